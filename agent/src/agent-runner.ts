@@ -1,0 +1,256 @@
+// The agent's main loop: keep a session stream open for hints, claim work into free slots, renew
+// leases, and stop any work whose lease the control plane says is gone.
+import { join } from "node:path";
+import type Docker from "dockerode";
+import { Outcome, Verdict, WorkKind, type Work, type WorkRef } from "@slipway/proto";
+import { AgentChannel, isLeaseLost, isTransient } from "./channel/channel.js";
+import { delay, fullJitterDelay } from "./channel/backoff.js";
+import { executeBuild } from "./build/build-executor.js";
+import { executeDeploy } from "./deploy/deploy-executor.js";
+import { LogShipper } from "./logs/log-shipper.js";
+import { WorkFailure, type WorkContext, type WorkResult } from "./work.js";
+import type { AgentConfig } from "./config.js";
+import type { AgentIdentity } from "./channel/identity-store.js";
+
+export interface AgentLogger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+interface RunningWork {
+  ref: WorkRef;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+class LeaseLost extends Error {
+  override name = "LeaseLost";
+}
+
+export class AgentRunner {
+  private readonly channel: AgentChannel;
+  private readonly running = new Map<string, RunningWork>();
+  private readonly stopController = new AbortController();
+  private claiming = false;
+  private claimAgain = false;
+
+  constructor(
+    identity: AgentIdentity,
+    private readonly config: AgentConfig,
+    private readonly docker: Docker,
+    private readonly log: AgentLogger,
+  ) {
+    this.channel = new AgentChannel(identity);
+  }
+
+  /** Runs until stop() is called. */
+  async run(): Promise<void> {
+    const signal = this.stopController.signal;
+    const heartbeat = setInterval(() => void this.heartbeat(), this.config.HEARTBEAT_SECONDS * 1000);
+    const poll = setInterval(() => this.poke(), this.config.POLL_SECONDS * 1000);
+    try {
+      this.poke();
+      await this.sessionLoop(signal);
+    } finally {
+      clearInterval(heartbeat);
+      clearInterval(poll);
+    }
+  }
+
+  /** Stops claiming, stops running work (SIGTERM, then SIGKILL), and waits for it to wind down. */
+  async stop(): Promise<void> {
+    this.stopController.abort(new Error("agent stopping"));
+    for (const work of this.running.values()) work.controller.abort(new Error("agent stopping"));
+    await Promise.allSettled([...this.running.values()].map((w) => w.done));
+    this.channel.close();
+  }
+
+  private async sessionLoop(signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      const opened = Date.now();
+      await new Promise<void>((resolve) => {
+        const stream = this.channel.session();
+        const onAbort = () => stream.cancel();
+        signal.addEventListener("abort", onAbort, { once: true });
+        stream.on("data", (message) => {
+          failures = 0;
+          if (message.event?.$case === "workAvailable") this.poke();
+        });
+        stream.on("error", (error: Error) => {
+          if (!signal.aborted) this.log.warn("session stream lost; reconnecting", { error: error.message });
+        });
+        stream.on("close", () => {
+          signal.removeEventListener("abort", onAbort);
+          resolve();
+        });
+      });
+      if (signal.aborted) return;
+      if (Date.now() - opened > 60_000) failures = 0;
+      await delay(fullJitterDelay(failures++), signal).catch(() => {});
+      this.poke(); // we may have missed hints while away
+    }
+  }
+
+  /** Asks for work until the slots are full or there is none. Coalesces concurrent requests. */
+  private poke(): void {
+    if (this.stopController.signal.aborted) return;
+    if (this.claiming) {
+      this.claimAgain = true;
+      return;
+    }
+    this.claiming = true;
+    void this.claimLoop().finally(() => {
+      this.claiming = false;
+      if (this.claimAgain) {
+        this.claimAgain = false;
+        this.poke();
+      }
+    });
+  }
+
+  private async claimLoop(): Promise<void> {
+    const kinds = this.config.SLIPWAY_WORK_KINDS.map((k) => (k === "build" ? WorkKind.WORK_KIND_BUILD : WorkKind.WORK_KIND_DEPLOY));
+    while (this.running.size < this.config.SLIPWAY_SLOTS && !this.stopController.signal.aborted) {
+      let work: Work | undefined;
+      try {
+        work = (await this.channel.claim({ kinds })).work;
+      } catch (error) {
+        if (!isTransient(error)) this.log.error("claim refused", { error: (error as Error).message });
+        return;
+      }
+      if (!work?.ref) return;
+      this.start(work);
+    }
+  }
+
+  private start(work: Work): void {
+    const ref = work.ref as WorkRef;
+    const controller = new AbortController();
+    const entry: RunningWork = { ref, controller, done: Promise.resolve() };
+    this.running.set(ref.id, entry);
+    entry.done = this.execute(work, ref, controller).finally(() => {
+      this.running.delete(ref.id);
+      this.poke();
+    });
+  }
+
+  private async execute(work: Work, ref: WorkRef, controller: AbortController): Promise<void> {
+    const signal = controller.signal;
+    const isBuild = work.spec?.$case === "build";
+    const fields = { kind: isBuild ? "build" : "deploy", id: ref.id, attempt: ref.attempt };
+    this.log.info("work started", fields);
+    const loseLease = () => controller.abort(new LeaseLost("lease lost"));
+    const log = new LogShipper(
+      isBuild
+        ? async (seq, data) => {
+            await this.channel.appendLog({ work: ref, seq, data });
+          }
+        : async (_seq, data) => {
+            process.stdout.write(data);
+          },
+      [],
+      loseLease,
+    );
+    const ctx: WorkContext = {
+      ref,
+      signal,
+      log,
+      reportPhase: async (phase) => {
+        try {
+          await this.withRetry(() => this.channel.reportStatus({ work: ref, phase }), signal);
+        } catch (error) {
+          if (isLeaseLost(error)) loseLease();
+          throw error;
+        }
+      },
+    };
+
+    let result: WorkResult;
+    try {
+      if (work.spec?.$case === "build") {
+        result = await executeBuild(ctx, work.spec.value, {
+          workRoot: join(this.config.SLIPWAY_STATE_DIR, "work"),
+          killGraceMs: this.config.KILL_GRACE_SECONDS * 1000,
+        });
+      } else if (work.spec?.$case === "deploy") {
+        result = await executeDeploy(ctx, work.spec.value, {
+          docker: this.docker,
+          publishHost: this.config.PUBLISH_HOST,
+          healthTimeoutMs: this.config.HEALTH_TIMEOUT_SECONDS * 1000,
+          stopGraceSeconds: this.config.KILL_GRACE_SECONDS,
+        });
+      } else {
+        result = { outcome: "failed", error: "this agent does not know how to run this kind of work" };
+      }
+    } catch (error) {
+      result = { outcome: "failed", error: describeFailure(error) };
+    }
+
+    if (signal.reason instanceof LeaseLost) {
+      this.log.warn("lease lost; work stopped without completing it", fields);
+      log.close();
+      return;
+    }
+    if (this.stopController.signal.aborted) {
+      // The agent is stopping: leave the lease to expire so the control plane re-queues the build.
+      log.close();
+      return;
+    }
+    if (result.outcome === "failed") log.line(`==> Failed: ${result.error}`);
+    try {
+      await log.flush();
+      await this.withRetry(
+        () =>
+          this.channel.complete({
+            work: ref,
+            outcome: result.outcome === "succeeded" ? Outcome.OUTCOME_SUCCEEDED : Outcome.OUTCOME_FAILED,
+            error: result.outcome === "failed" ? result.error : "",
+            result: result.outcome === "succeeded" ? result.result : undefined,
+          }),
+        signal,
+      );
+      this.log.info(`work ${result.outcome}`, fields);
+    } catch (error) {
+      this.log.warn("could not complete work", { ...fields, error: (error as Error).message });
+    } finally {
+      log.close();
+    }
+  }
+
+  /** Retries a call that may not have reached the control plane; stops on a definite answer. */
+  private async withRetry<T>(call: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        if (!isTransient(error) || signal.aborted || attempt >= 8) throw error;
+        await delay(fullJitterDelay(attempt, 200, 5_000), signal);
+      }
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    const held = [...this.running.values()].map((w) => w.ref);
+    if (held.length === 0) return;
+    try {
+      const { verdicts } = await this.channel.heartbeat({ held });
+      for (const verdict of verdicts) {
+        if (verdict.verdict === Verdict.VERDICT_CONTINUE || !verdict.work) continue;
+        const work = this.running.get(verdict.work.id);
+        if (!work) continue;
+        this.log.warn("control plane says stop", { id: verdict.work.id, verdict: verdict.verdict, reason: verdict.reason });
+        work.controller.abort(verdict.verdict === Verdict.VERDICT_LOST ? new LeaseLost(verdict.reason) : new Error(verdict.reason));
+      }
+    } catch (error) {
+      this.log.warn("heartbeat failed", { error: (error as Error).message });
+    }
+  }
+}
+
+function describeFailure(error: unknown): string {
+  if (error instanceof WorkFailure) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

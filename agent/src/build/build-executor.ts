@@ -1,0 +1,47 @@
+// Builds one commit into an image and pushes it: clone → build → push → clean up.
+import { mkdir, mkdtemp, realpath, rm } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import { WorkPhase, type BuildSpec } from "@slipway/proto";
+import { checkoutCommit } from "../runtime/git.js";
+import { buildImage, pushImage, removeImage } from "../runtime/podman.js";
+import { WorkFailure, type WorkContext, type WorkResult } from "../work.js";
+import { findContainerfile } from "./containerfile.js";
+
+export interface BuildExecutorOptions {
+  workRoot: string;
+  killGraceMs: number;
+}
+
+export async function executeBuild(ctx: WorkContext, spec: BuildSpec, options: BuildExecutorOptions): Promise<WorkResult> {
+  await mkdir(options.workRoot, { recursive: true, mode: 0o700 });
+  const dir = await mkdtemp(join(options.workRoot, "build-"));
+  const run = { signal: ctx.signal, killGraceMs: options.killGraceMs, onOutput: (chunk: Buffer) => ctx.log.write(chunk) };
+  try {
+    await ctx.reportPhase(WorkPhase.WORK_PHASE_CLONING);
+    ctx.log.line(`==> Fetching ${spec.gitUrl} at ${spec.commitSha} (${spec.branch})`);
+    await checkoutCommit(dir, spec.gitUrl, spec.commitSha, spec.branch, run);
+
+    const serviceDir = resolve(dir, spec.rootDir || ".");
+    // The root directory comes from the service's settings: it must stay inside the checkout.
+    const real = await realpath(serviceDir).catch(() => {
+      throw new WorkFailure(`root directory ${spec.rootDir} does not exist at ${spec.commitSha.slice(0, 12)}`);
+    });
+    if (relative(await realpath(dir), real).startsWith("..")) {
+      throw new WorkFailure(`root directory ${spec.rootDir} points outside the repository`);
+    }
+    const containerfile = await findContainerfile(real, spec.rootDir);
+
+    await ctx.reportPhase(WorkPhase.WORK_PHASE_BUILDING);
+    ctx.log.line(`==> Building ${spec.imageRef} from ${relative(dir, containerfile)}`);
+    await buildImage(real, containerfile, spec.imageRef, run);
+
+    await ctx.reportPhase(WorkPhase.WORK_PHASE_PUSHING);
+    ctx.log.line(`==> Pushing ${spec.imageRef}`);
+    const digest = await pushImage(spec.imageRef, dir, run);
+    ctx.log.line(`==> Pushed ${spec.imageRef}@${digest}`);
+    return { outcome: "succeeded", result: { $case: "build", value: { imageRef: spec.imageRef, imageDigest: digest } } };
+  } finally {
+    await removeImage(spec.imageRef);
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,57 @@
+// Rolls one replica of a service to a new image: pull → start beside the old one → wait until it
+// answers → remove the replica's older containers. If the new one never answers, the old one keeps
+// serving and the deploy fails.
+import type Docker from "dockerode";
+import { WorkPhase, type DeploySpec } from "@slipway/proto";
+import { isRunning, LABELS, pullImage, removeReplicas, startReplica, tailLogs } from "../runtime/containers.js";
+import { waitUntilAnswering } from "../runtime/health.js";
+import { WorkFailure, type WorkContext, type WorkResult } from "../work.js";
+
+export interface DeployExecutorOptions {
+  docker: Docker;
+  publishHost: string;
+  healthTimeoutMs: number;
+  stopGraceSeconds: number;
+}
+
+export async function executeDeploy(ctx: WorkContext, spec: DeploySpec, options: DeployExecutorOptions): Promise<WorkResult> {
+  const { docker } = options;
+  await ctx.reportPhase(WorkPhase.WORK_PHASE_PULLING);
+  ctx.log.line(`==> Pulling ${spec.imageRef}`);
+  await pullImage(docker, spec.imageRef, (line) => ctx.log.line(line)).catch((error: Error) => {
+    throw new WorkFailure(`could not pull ${spec.imageRef}: ${error.message}`);
+  });
+
+  await ctx.reportPhase(WorkPhase.WORK_PHASE_STARTING);
+  const replicaLabels = { [LABELS.service]: spec.serviceId, [LABELS.replica]: String(spec.replicaIndex) };
+  const { id, hostPort } = await startReplica(docker, {
+    name: `slipway-${spec.serviceId.slice(0, 8)}-${spec.replicaIndex}-${spec.deploymentId.slice(0, 8)}`,
+    imageRef: spec.imageRef,
+    containerPort: spec.containerPort,
+    publishHost: options.publishHost,
+    env: spec.env,
+    labels: {
+      ...replicaLabels,
+      [LABELS.managed]: "true",
+      [LABELS.project]: spec.projectId,
+      [LABELS.deployment]: spec.deploymentId,
+    },
+  });
+  try {
+    await waitUntilAnswering(options.publishHost, hostPort, {
+      timeoutMs: options.healthTimeoutMs,
+      signal: ctx.signal,
+      isDead: async () => !(await isRunning(docker, id)),
+    });
+  } catch (error) {
+    const logs = await tailLogs(docker, id);
+    await docker.getContainer(id).remove({ force: true }).catch(() => {});
+    throw new WorkFailure(`${(error as Error).message}${logs ? `; its last output:\n${logs}` : ""}`);
+  }
+  const removed = await removeReplicas(docker, replicaLabels, id, options.stopGraceSeconds);
+  if (removed.length > 0) ctx.log.line(`==> Removed ${removed.length} older container(s) of replica ${spec.replicaIndex}`);
+  return {
+    outcome: "succeeded",
+    result: { $case: "deploy", value: { containerId: id, host: options.publishHost, port: hostPort } },
+  };
+}

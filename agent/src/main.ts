@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// slipway-agent [run]: enrols on first start (SLIPWAY_JOIN_TOKEN), then claims and runs work.
+import { hostname } from "node:os";
+import { ConfigError, loadConfig } from "./config.js";
+import { loadIdentity, saveIdentity } from "./channel/identity-store.js";
+import { register } from "./channel/channel.js";
+import { connect } from "./runtime/containers.js";
+import { AgentRunner, type AgentLogger } from "./agent-runner.js";
+
+const AGENT_VERSION = "0.1.0";
+
+const log: AgentLogger = {
+  info: (msg, fields) => console.log(JSON.stringify({ level: "info", msg, ...fields })),
+  warn: (msg, fields) => console.log(JSON.stringify({ level: "warn", msg, ...fields })),
+  error: (msg, fields) => console.error(JSON.stringify({ level: "error", msg, ...fields })),
+};
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  let identity = await loadIdentity(config.SLIPWAY_STATE_DIR);
+  if (!identity || identity.server !== config.SLIPWAY_SERVER) {
+    if (!config.SLIPWAY_JOIN_TOKEN) {
+      throw new ConfigError("config: SLIPWAY_JOIN_TOKEN is required until the agent has enrolled");
+    }
+    const enrolled = await register(config.SLIPWAY_SERVER, config.SLIPWAY_JOIN_TOKEN, hostname(), AGENT_VERSION);
+    identity = { agentId: enrolled.agentId, credential: enrolled.credential, server: config.SLIPWAY_SERVER };
+    await saveIdentity(config.SLIPWAY_STATE_DIR, identity);
+    log.info("enrolled", { agentId: identity.agentId });
+  }
+  const runner = new AgentRunner(identity, config, connect(config.CONTAINER_SOCKET), log);
+  const shutdown = () => {
+    runner.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+  log.info("agent running", { agentId: identity.agentId, server: identity.server });
+  await runner.run();
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? error.message : `agent failed: ${(error as Error).message ?? String(error)}`);
+  process.exit(1);
+});

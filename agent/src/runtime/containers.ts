@@ -1,0 +1,112 @@
+// Running containers through the Docker-compatible API (podman's `system service`, or Docker).
+import Docker from "dockerode";
+
+export const LABELS = {
+  managed: "slipway.managed",
+  project: "slipway.project",
+  service: "slipway.service",
+  deployment: "slipway.deployment",
+  replica: "slipway.replica",
+} as const;
+
+export function connect(socketPath: string): Docker {
+  return new Docker({ socketPath });
+}
+
+/** Pulls an image, following the progress stream to its end; rejects on a pull error. */
+export async function pullImage(docker: Docker, imageRef: string, onProgress: (line: string) => void): Promise<void> {
+  const stream = await docker.pull(imageRef);
+  await new Promise<void>((resolve, reject) =>
+    docker.modem.followProgress(
+      stream,
+      (error) => (error ? reject(error) : resolve()),
+      (event: { status?: string; error?: string }) => {
+        if (event.error) onProgress(event.error);
+        else if (event.status) onProgress(event.status);
+      },
+    ),
+  );
+}
+
+export interface ReplicaSpec {
+  name: string;
+  imageRef: string;
+  containerPort: number;
+  publishHost: string;
+  env: Record<string, string>;
+  labels: Record<string, string>;
+}
+
+/** Creates and starts a replica with its port published on a free host port; returns id and port. */
+export async function startReplica(docker: Docker, spec: ReplicaSpec): Promise<{ id: string; hostPort: number }> {
+  const portKey = `${spec.containerPort}/tcp`;
+  const container = await docker.createContainer({
+    name: spec.name,
+    Image: spec.imageRef,
+    // Passed at create time through the API, so values never appear in a command line or log.
+    Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+    Labels: spec.labels,
+    ExposedPorts: { [portKey]: {} },
+    HostConfig: {
+      PortBindings: { [portKey]: [{ HostIp: spec.publishHost, HostPort: "" }] },
+      RestartPolicy: { Name: "unless-stopped" },
+    },
+  });
+  try {
+    await container.start();
+    const info = await container.inspect();
+    const binding = info.NetworkSettings.Ports?.[portKey]?.[0];
+    const hostPort = Number(binding?.HostPort);
+    if (!Number.isInteger(hostPort) || hostPort <= 0) throw new Error(`no host port was published for ${portKey}`);
+    return { id: info.Id, hostPort };
+  } catch (error) {
+    await container.remove({ force: true }).catch(() => {});
+    throw error;
+  }
+}
+
+/** The last lines a container printed, for a failure message. */
+export async function tailLogs(docker: Docker, id: string, lines = 20): Promise<string> {
+  try {
+    const output = await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false });
+    // Without a TTY the stream is multiplexed: 8-byte frame headers before each payload.
+    const buffer = Buffer.isBuffer(output) ? output : Buffer.from(String(output));
+    const parts: string[] = [];
+    let offset = 0;
+    while (offset + 8 <= buffer.length) {
+      const size = buffer.readUInt32BE(offset + 4);
+      parts.push(buffer.subarray(offset + 8, offset + 8 + size).toString("utf8"));
+      offset += 8 + size;
+    }
+    return parts.join("") || buffer.toString("utf8");
+  } catch {
+    return "";
+  }
+}
+
+export async function isRunning(docker: Docker, id: string): Promise<boolean> {
+  const info = await docker.getContainer(id).inspect();
+  return info.State.Running === true;
+}
+
+/** Stops (with a grace period) and removes containers matching all the given labels, except `keepId`. */
+export async function removeReplicas(
+  docker: Docker,
+  labels: Record<string, string>,
+  keepId: string,
+  stopSeconds: number,
+): Promise<string[]> {
+  const containers = await docker.listContainers({
+    all: true,
+    filters: { label: Object.entries(labels).map(([key, value]) => `${key}=${value}`) },
+  });
+  const removed: string[] = [];
+  for (const c of containers) {
+    if (c.Id === keepId) continue;
+    const container = docker.getContainer(c.Id);
+    await container.stop({ t: stopSeconds }).catch(() => {});
+    await container.remove({ force: true }).catch(() => {});
+    removed.push(c.Id);
+  }
+  return removed;
+}

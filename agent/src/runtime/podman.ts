@@ -1,0 +1,27 @@
+// Image builds and pushes through the podman CLI.
+import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { runProcess, type RunOptions } from "./process.js";
+
+type Opts = Pick<RunOptions, "signal" | "onOutput" | "killGraceMs">;
+
+export async function buildImage(contextDir: string, containerfile: string, imageRef: string, options: Opts): Promise<void> {
+  await runProcess("podman", ["build", "--layers", "--file", containerfile, "--tag", imageRef, contextDir], {
+    ...options,
+    label: "podman build",
+  });
+}
+
+/** Pushes the image and returns the digest the registry stored it under. */
+export async function pushImage(imageRef: string, workDir: string, options: Opts): Promise<string> {
+  const digestFile = join(workDir, "pushed.digest");
+  await runProcess("podman", ["push", "--digestfile", digestFile, imageRef], { ...options, label: "podman push" });
+  const digest = (await readFile(digestFile, "utf8")).trim();
+  await rm(digestFile, { force: true });
+  return digest;
+}
+
+/** Removes the local copy of an image; the registry holds it now. Failure is not an error. */
+export async function removeImage(imageRef: string): Promise<void> {
+  await runProcess("podman", ["rmi", "--ignore", imageRef], { label: "podman rmi" }).catch(() => {});
+}

@@ -1,0 +1,338 @@
+// The server side of the agent channel (proto/slipway/agent/v1/agent.proto). Each handler
+// authenticates the caller, validates its input, and delegates to the repositories; every write
+// names a lease, and a stale lease comes back as FAILED_PRECONDITION.
+import { status, type Metadata, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
+import type { FastifyBaseLogger } from "fastify";
+import {
+  METADATA,
+  Outcome,
+  PROTOCOL_VERSION,
+  Verdict,
+  WorkKind,
+  WorkPhase,
+  type AgentServiceServer,
+  type LeaseVerdict,
+  type Work,
+  type WorkRef,
+} from "@slipway/proto";
+import type { Db } from "../db/database.js";
+import type { Build, DeployWorkItem } from "../db/schema.js";
+import {
+  LeaseLostError,
+  advanceBuild,
+  claimNextBuild,
+  finishBuild,
+  renewBuildLeases,
+  type BuildOutcome,
+} from "../builds/build-repository.js";
+import { appendLogChunk, MAX_LOG_CHUNK_BYTES } from "../builds/build-logs.js";
+import { imageRefFor } from "../builds/image-ref.js";
+import {
+  advanceDeployItem,
+  claimNextDeployItem,
+  createDeployment,
+  finishDeployItem,
+  renewDeployLeases,
+  type DeployItemOutcome,
+} from "../deployments/deployment-repository.js";
+import { authenticateAgent, enrolAgent, EnrolmentError, type AuthenticatedAgent } from "./enrolment.js";
+import { RpcError, invalidArgument, permissionDenied, unauthenticated } from "./grpc-errors.js";
+import type { SessionHub } from "./session-hub.js";
+import { notifyWorkAvailable } from "./work-notifier.js";
+
+export interface AgentServiceDeps {
+  db: Db;
+  hub: SessionHub;
+  log: FastifyBaseLogger;
+  leaseSeconds: number;
+  registryHost: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+function metadataValue(metadata: Metadata, key: string): string | undefined {
+  const value = metadata.get(key)[0];
+  return typeof value === "string" ? value : undefined;
+}
+
+function checkProtocol(metadata: Metadata): void {
+  const version = Number(metadataValue(metadata, METADATA.protocol));
+  if (version !== PROTOCOL_VERSION) {
+    throw new RpcError(
+      status.FAILED_PRECONDITION,
+      `protocol version ${Number.isNaN(version) ? "missing" : version} is not supported; this control plane speaks ${PROTOCOL_VERSION}`,
+    );
+  }
+}
+
+function checkRef(ref: WorkRef | undefined): { kind: WorkKind; id: string; leaseToken: string } {
+  if (!ref) throw invalidArgument("work is required");
+  if (ref.kind !== WorkKind.WORK_KIND_BUILD && ref.kind !== WorkKind.WORK_KIND_DEPLOY) {
+    throw invalidArgument("work.kind must be BUILD or DEPLOY");
+  }
+  if (!UUID.test(ref.id)) throw invalidArgument("work.id must be a uuid");
+  if (!UUID.test(ref.leaseToken)) throw invalidArgument("work.lease_token must be a uuid");
+  return { kind: ref.kind, id: ref.id, leaseToken: ref.leaseToken };
+}
+
+export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
+  const { db, hub, log, leaseSeconds } = deps;
+
+  async function authenticate(metadata: Metadata): Promise<AuthenticatedAgent> {
+    checkProtocol(metadata);
+    const agentId = metadataValue(metadata, METADATA.agentId);
+    const authorization = metadataValue(metadata, METADATA.authorization);
+    const credential = authorization?.startsWith("Bearer ") ? authorization.slice("Bearer ".length) : undefined;
+    if (!agentId || !credential) throw unauthenticated("agent id and credential are required");
+    const agent = await authenticateAgent(db, agentId, credential);
+    if (!agent) throw unauthenticated("unknown agent, wrong credential, or agent revoked");
+    return agent;
+  }
+
+  /** Runs an authenticated unary handler and maps its errors onto gRPC status codes. */
+  function unary<Req, Res>(
+    name: string,
+    handler: (request: Req, agent: AuthenticatedAgent) => Promise<Res>,
+  ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
+    return (call, callback) => {
+      authenticate(call.metadata)
+        .then((agent) => handler(call.request, agent))
+        .then(
+          (response) => callback(null, response),
+          (error: unknown) => callback(toServiceError(name, error)),
+        );
+    };
+  }
+
+  function toServiceError(name: string, error: unknown) {
+    if (error instanceof RpcError) return error;
+    if (error instanceof LeaseLostError) return new RpcError(status.FAILED_PRECONDITION, error.message);
+    log.error({ err: error, rpc: name }, "agent rpc failed");
+    return new RpcError(status.INTERNAL, `${name} failed on the control plane; retry`);
+  }
+
+  async function workForBuild(build: Build): Promise<Work> {
+    const service = await db
+      .selectFrom("services")
+      .select(["project_id", "git_url", "root_dir"])
+      .where("id", "=", build.service_id)
+      .executeTakeFirstOrThrow();
+    return {
+      ref: { kind: WorkKind.WORK_KIND_BUILD, id: build.id, leaseToken: build.lease_token ?? "", attempt: build.attempt },
+      leaseExpiresAt: build.lease_expires_at ?? undefined,
+      spec: {
+        $case: "build",
+        value: {
+          projectId: service.project_id,
+          serviceId: build.service_id,
+          gitUrl: service.git_url,
+          commitSha: build.commit_sha,
+          branch: build.branch,
+          rootDir: service.root_dir,
+          imageRef: imageRefFor(deps.registryHost, {
+            projectId: service.project_id,
+            serviceId: build.service_id,
+            commitSha: build.commit_sha,
+          }),
+        },
+      },
+    };
+  }
+
+  async function workForDeployItem(item: DeployWorkItem): Promise<Work> {
+    const target = await db
+      .selectFrom("deployments")
+      .innerJoin("services", "services.id", "deployments.service_id")
+      .select(["deployments.image_ref", "services.id as service_id", "services.project_id", "services.container_port"])
+      .where("deployments.id", "=", item.deployment_id)
+      .executeTakeFirstOrThrow();
+    return {
+      ref: { kind: WorkKind.WORK_KIND_DEPLOY, id: item.id, leaseToken: item.lease_token ?? "", attempt: item.attempt },
+      leaseExpiresAt: item.lease_expires_at ?? undefined,
+      spec: {
+        $case: "deploy",
+        value: {
+          projectId: target.project_id,
+          serviceId: target.service_id,
+          deploymentId: item.deployment_id,
+          replicaIndex: item.replica_index,
+          imageRef: target.image_ref,
+          containerPort: target.container_port,
+          env: { PORT: String(target.container_port) },
+        },
+      },
+    };
+  }
+
+  return {
+    register: (call, callback) => {
+      const { joinToken, hostname, protocolVersion } = call.request;
+      if (protocolVersion !== PROTOCOL_VERSION) {
+        callback(new RpcError(status.FAILED_PRECONDITION, `protocol version ${protocolVersion} is not supported; this control plane speaks ${PROTOCOL_VERSION}`));
+        return;
+      }
+      if (!joinToken) {
+        callback(invalidArgument("join_token is required"));
+        return;
+      }
+      enrolAgent(db, joinToken, hostname || "unknown").then(
+        (result) => {
+          log.info({ agentId: result.agentId, hostname }, "agent enrolled");
+          callback(null, { agentId: result.agentId, credential: result.credential });
+        },
+        (error: unknown) =>
+          callback(error instanceof EnrolmentError ? unauthenticated(error.message) : toServiceError("Register", error)),
+      );
+    },
+
+    session: (call) => {
+      authenticate(call.metadata).then(
+        (agent) => {
+          hub.attach(agent.id, agent.capabilities, call);
+          // Tell the agent to look once now, in case work arrived while it was away.
+          for (const kind of ["build", "deploy"] as const) {
+            if (agent.capabilities.includes(kind)) {
+              call.write({
+                event: {
+                  $case: "workAvailable",
+                  value: { kind: kind === "build" ? WorkKind.WORK_KIND_BUILD : WorkKind.WORK_KIND_DEPLOY },
+                },
+              });
+            }
+          }
+        },
+        (error: unknown) => call.destroy(toServiceError("Session", error)),
+      );
+    },
+
+    claim: unary("Claim", async (request, agent) => {
+      const wanted = new Set(request.kinds);
+      if (wanted.has(WorkKind.WORK_KIND_BUILD) && agent.capabilities.includes("build")) {
+        const build = await claimNextBuild(db, agent.id, leaseSeconds);
+        if (build) {
+          log.info({ buildId: build.id, agentId: agent.id, attempt: build.attempt }, "build claimed");
+          return { work: await workForBuild(build) };
+        }
+      }
+      if (wanted.has(WorkKind.WORK_KIND_DEPLOY) && agent.capabilities.includes("deploy")) {
+        const item = await claimNextDeployItem(db, agent.id, leaseSeconds);
+        if (item) {
+          log.info({ deployItemId: item.id, agentId: agent.id }, "deploy item claimed");
+          return { work: await workForDeployItem(item) };
+        }
+      }
+      return { work: undefined };
+    }),
+
+    heartbeat: unary("Heartbeat", async (request, agent) => {
+      const refs = request.held.map(checkRef);
+      const builds = refs.filter((r) => r.kind === WorkKind.WORK_KIND_BUILD);
+      const items = refs.filter((r) => r.kind === WorkKind.WORK_KIND_DEPLOY);
+      const renewed = new Map([
+        ...(await renewBuildLeases(db, agent.id, builds, leaseSeconds)),
+        ...(await renewDeployLeases(db, agent.id, items, leaseSeconds)),
+      ]);
+      const verdicts: LeaseVerdict[] = request.held.map((ref) => {
+        const expires = renewed.get(ref.id);
+        return expires
+          ? { work: ref, verdict: Verdict.VERDICT_CONTINUE, reason: "", leaseExpiresAt: expires }
+          : { work: ref, verdict: Verdict.VERDICT_LOST, reason: "the lease is no longer held by this agent" };
+      });
+      return { verdicts };
+    }),
+
+    reportStatus: unary("ReportStatus", async (request, agent) => {
+      const ref = checkRef(request.work);
+      const actor = `agent:${agent.id}`;
+      if (ref.kind === WorkKind.WORK_KIND_BUILD) {
+        const phase = ({
+          [WorkPhase.WORK_PHASE_CLONING]: "cloning",
+          [WorkPhase.WORK_PHASE_BUILDING]: "building",
+          [WorkPhase.WORK_PHASE_PUSHING]: "pushing",
+        } as const)[request.phase as number];
+        if (!phase) throw invalidArgument("a build's phase must be CLONING, BUILDING or PUSHING");
+        await advanceBuild(db, { id: ref.id, leaseToken: ref.leaseToken, phase, actor });
+      } else {
+        const phase = ({ [WorkPhase.WORK_PHASE_PULLING]: "pulling", [WorkPhase.WORK_PHASE_STARTING]: "starting" } as const)[
+          request.phase as number
+        ];
+        if (!phase) throw invalidArgument("a deploy item's phase must be PULLING or STARTING");
+        await advanceDeployItem(db, { id: ref.id, leaseToken: ref.leaseToken, phase });
+      }
+      return {};
+    }),
+
+    appendLog: unary("AppendLog", async (request) => {
+      const ref = checkRef(request.work);
+      if (ref.kind !== WorkKind.WORK_KIND_BUILD) throw invalidArgument("logs are kept for builds only");
+      if (!Number.isInteger(request.seq) || request.seq < 1) throw invalidArgument("seq must be 1 or more");
+      if (request.data.length > MAX_LOG_CHUNK_BYTES) {
+        throw invalidArgument(`a log chunk may hold at most ${MAX_LOG_CHUNK_BYTES} bytes`);
+      }
+      await appendLogChunk(db, { buildId: ref.id, leaseToken: ref.leaseToken, seq: request.seq, data: request.data });
+      return { ackedSeq: request.seq };
+    }),
+
+    complete: unary("Complete", async (request, agent) => {
+      const ref = checkRef(request.work);
+      const actor = `agent:${agent.id}`;
+      const error = request.error.slice(0, 2000) || "no reason given";
+      if (ref.kind === WorkKind.WORK_KIND_BUILD) {
+        let outcome: BuildOutcome;
+        if (request.outcome === Outcome.OUTCOME_SUCCEEDED) {
+          const digest = request.result?.$case === "build" ? request.result.value.imageDigest : "";
+          if (!DIGEST.test(digest)) throw invalidArgument("a completed build needs its image digest (sha256:…)");
+          outcome = { status: "completed", imageRef: "", imageDigest: digest };
+        } else if (request.outcome === Outcome.OUTCOME_FAILED) outcome = { status: "failed", reason: error };
+        else if (request.outcome === Outcome.OUTCOME_CANCELLED) outcome = { status: "cancelled", reason: error };
+        else throw invalidArgument("outcome must be SUCCEEDED, FAILED or CANCELLED");
+        await completeBuild(ref, outcome, actor);
+      } else {
+        let outcome: DeployItemOutcome;
+        if (request.outcome === Outcome.OUTCOME_SUCCEEDED) {
+          const result = request.result?.$case === "deploy" ? request.result.value : undefined;
+          if (!result?.containerId || !result.host || !result.port || result.port > 65535) {
+            throw invalidArgument("a running replica needs its container id, host and port");
+          }
+          outcome = { status: "running", containerId: result.containerId, host: result.host, port: result.port };
+        } else if (request.outcome === Outcome.OUTCOME_FAILED) outcome = { status: "failed", reason: error };
+        else if (request.outcome === Outcome.OUTCOME_CANCELLED) outcome = { status: "cancelled", reason: error };
+        else throw invalidArgument("outcome must be SUCCEEDED, FAILED or CANCELLED");
+        await db.transaction().execute((trx) => finishDeployItem(trx, { id: ref.id, leaseToken: ref.leaseToken, outcome }));
+      }
+      return {};
+    }),
+  };
+
+  /** Ends a build; a completed build of an auto-deploying service is deployed in the same transaction. */
+  async function completeBuild(ref: { id: string; leaseToken: string }, outcome: BuildOutcome, actor: string) {
+    await db.transaction().execute(async (trx) => {
+      const target = await trx
+        .selectFrom("builds")
+        .innerJoin("services", "services.id", "builds.service_id")
+        .select(["services.id as service_id", "services.project_id", "services.replicas", "services.auto_deploy", "builds.commit_sha"])
+        .where("builds.id", "=", ref.id)
+        .executeTakeFirst();
+      if (!target) throw new LeaseLostError(ref.id);
+      const imageRef = imageRefFor(deps.registryHost, {
+        projectId: target.project_id,
+        serviceId: target.service_id,
+        commitSha: target.commit_sha,
+      });
+      const final = outcome.status === "completed" ? { ...outcome, imageRef } : outcome;
+      const build = await finishBuild(trx, { id: ref.id, leaseToken: ref.leaseToken, outcome: final, actor });
+      log.info({ buildId: build.id, status: build.status }, "build finished");
+      if (build.status === "completed" && target.auto_deploy) {
+        await createDeployment(trx, {
+          serviceId: target.service_id,
+          buildId: build.id,
+          imageRef,
+          replicas: target.replicas,
+          createdBy: `build:${build.id}`,
+        });
+        await notifyWorkAvailable(trx, "deploy");
+      }
+    });
+  }
+}

@@ -1,0 +1,72 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type, type Static } from "typebox";
+import type { Db } from "../db/database.js";
+import type { Agent } from "../db/schema.js";
+import { createAgent, listAgents } from "./enrolment.js";
+
+const AgentView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  capabilities: Type.Array(Type.String()),
+  labels: Type.Record(Type.String(), Type.String()),
+  slots: Type.Integer(),
+  hostname: Type.Union([Type.String(), Type.Null()]),
+  enrolledAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+  lastSeenAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+  revokedAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+});
+
+const agentView = (a: Agent): Static<typeof AgentView> => ({
+  id: a.id,
+  name: a.name,
+  capabilities: a.capabilities,
+  labels: a.labels,
+  slots: a.slots,
+  hostname: a.hostname,
+  enrolledAt: a.enrolled_at ? a.enrolled_at.toISOString() : null,
+  lastSeenAt: a.last_seen_at ? a.last_seen_at.toISOString() : null,
+  revokedAt: a.revoked_at ? a.revoked_at.toISOString() : null,
+});
+
+export const agentRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
+  app.post(
+    "/agents",
+    {
+      schema: {
+        tags: ["agents"],
+        body: Type.Object(
+          {
+            name: Type.String({ minLength: 1, maxLength: 63, pattern: "^[a-z0-9][a-z0-9-]*$" }),
+            capabilities: Type.Array(Type.Union([Type.Literal("build"), Type.Literal("deploy"), Type.Literal("remediate")]), {
+              minItems: 1,
+            }),
+            labels: Type.Optional(
+              Type.Record(Type.String({ pattern: "^[a-z0-9][a-z0-9._/-]{0,62}$" }), Type.String({ maxLength: 255 }), {
+                maxProperties: 32,
+              }),
+            ),
+            slots: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          201: Type.Object({
+            agent: AgentView,
+            /** Shown once: the agent spends it with `slipway-agent join`. */
+            joinToken: Type.String(),
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { agent, joinToken } = await createAgent(db, request.actor, request.body);
+      return reply.status(201).send({ agent: agentView(agent), joinToken });
+    },
+  );
+
+  app.get(
+    "/agents",
+    { schema: { tags: ["agents"], response: { 200: Type.Array(AgentView) } } },
+    async (request) => (await listAgents(db, request.actor.orgId)).map(agentView),
+  );
+};

@@ -1,0 +1,69 @@
+// New work wakes agents through Postgres LISTEN/NOTIFY, so every control-plane process learns of work
+// inserted by any other. A notification is only a hint: work is assigned by Claim alone, and agents
+// also poll, so a lost notification delays work but never loses it.
+import { EventEmitter } from "node:events";
+import { sql, type Transaction } from "kysely";
+import pg from "pg";
+import type { Db } from "../db/database.js";
+import type { Database } from "../db/schema.js";
+
+const CHANNEL = "slipway_work";
+
+export type WorkKindName = "build" | "deploy";
+
+/** Queues a NOTIFY that Postgres delivers when (and only if) the transaction commits. */
+export async function notifyWorkAvailable(trx: Transaction<Database> | Db, kind: WorkKindName): Promise<void> {
+  await sql`SELECT pg_notify(${CHANNEL}, ${kind})`.execute(trx);
+}
+
+/** Holds one LISTEN connection and re-emits each notification as a `work` event; reconnects on loss. */
+export class WorkListener extends EventEmitter<{ work: [WorkKindName]; error: [Error] }> {
+  private client: pg.Client | undefined;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly connectionString: string) {
+    super();
+  }
+
+  async start(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.connectionString });
+    client.on("notification", (message) => {
+      if (message.channel === CHANNEL && (message.payload === "build" || message.payload === "deploy")) {
+        this.emit("work", message.payload);
+      }
+    });
+    client.on("error", (error) => {
+      this.emit("error", error);
+      this.reconnectLater();
+    });
+    client.on("end", () => this.reconnectLater());
+    await client.connect();
+    await client.query(`LISTEN ${CHANNEL}`);
+    this.client = client;
+  }
+
+  private reconnectLater(): void {
+    if (this.stopped || this.retryTimer) return;
+    this.client = undefined;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.start().then(
+        // Work may have arrived while we were deaf: tell listeners to look.
+        () => {
+          this.emit("work", "build");
+          this.emit("work", "deploy");
+        },
+        () => this.reconnectLater(),
+      );
+    }, 1000);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => {});
+  }
+}

@@ -1,0 +1,21 @@
+// Resolves a branch to its head commit with `git ls-remote`, for builds triggered by hand.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { HttpError } from "../http/errors.js";
+
+const run = promisify(execFile);
+
+export async function resolveBranchHead(gitUrl: string, branch: string): Promise<string> {
+  try {
+    const { stdout } = await run("git", ["ls-remote", "--", gitUrl, `refs/heads/${branch}`], {
+      timeout: 15_000,
+      // Never prompt for credentials: a repository that needs them fails at once.
+      env: { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "/bin/false" },
+    });
+    const sha = stdout.split("\t")[0]?.trim();
+    if (sha && /^[0-9a-f]{40}$/.test(sha)) return sha;
+  } catch {
+    throw new HttpError(422, `could not read branch ${branch} from the service's repository`);
+  }
+  throw new HttpError(422, `branch ${branch} does not exist in the service's repository`);
+}

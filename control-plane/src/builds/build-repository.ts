@@ -1,0 +1,219 @@
+// Every write to `builds` happens here, as a guarded statement that records its transition in
+// build_status_history. A zero-row update means the caller no longer owns the build.
+import { sql, type Transaction } from "kysely";
+import type { Db } from "../db/database.js";
+import type { Build, BuildStatus, Database } from "../db/schema.js";
+import { LEASED_BUILD_STATUSES, PHASE_PREDECESSORS, type AgentPhase } from "./build-status.js";
+
+type Executor = Db | Transaction<Database>;
+
+/** The caller's lease on a work item is gone: it must stop the work and write nothing more. */
+export class LeaseLostError extends Error {
+  override name = "LeaseLostError";
+  constructor(readonly workId: string) {
+    super(`lease lost on ${workId}: the work was re-queued, cancelled or finished elsewhere`);
+  }
+}
+
+export interface NewBuildInput {
+  serviceId: string;
+  commitSha: string;
+  branch: string;
+  commitMessage?: string;
+  trigger: "push" | "manual" | "retry";
+  deliveryId?: string | null;
+  retryOf?: string | null;
+  actor: string;
+}
+
+/** Inserts a pending build and its first history row; call inside the caller's transaction. */
+export async function insertBuild(trx: Transaction<Database>, input: NewBuildInput): Promise<Build> {
+  const build = await trx
+    .insertInto("builds")
+    .values({
+      service_id: input.serviceId,
+      commit_sha: input.commitSha,
+      branch: input.branch,
+      commit_message: input.commitMessage ?? "",
+      trigger: input.trigger,
+      delivery_id: input.deliveryId ?? null,
+      retry_of: input.retryOf ?? null,
+      status_reason: null,
+      claimed_by: null,
+      lease_token: null,
+      lease_expires_at: null,
+      cancel_requested_at: null,
+      image_ref: null,
+      image_digest: null,
+      started_at: null,
+      finished_at: null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await trx
+    .insertInto("build_status_history")
+    .values({ build_id: build.id, from_status: null, to_status: "pending", actor: input.actor, reason: null })
+    .execute();
+  return build;
+}
+
+/**
+ * Claims the oldest pending build for an agent: one statement that locks the row with
+ * FOR UPDATE SKIP LOCKED (so racing claimers never wait on or get the same row), stamps the
+ * claim, and records the transition.
+ */
+export async function claimNextBuild(db: Executor, agentId: string, leaseSeconds: number): Promise<Build | undefined> {
+  const result = await sql<Build>`
+    WITH next AS (
+      SELECT id FROM builds
+      WHERE status = 'pending'
+      ORDER BY created_at, id
+      LIMIT 1
+      FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+      UPDATE builds b
+      SET status = 'claimed',
+          claimed_by = ${agentId},
+          attempt = b.attempt + 1,
+          lease_token = gen_random_uuid(),
+          lease_expires_at = now() + make_interval(secs => ${leaseSeconds}),
+          started_at = coalesce(b.started_at, now())
+      FROM next
+      WHERE b.id = next.id
+      RETURNING b.*
+    ), history AS (
+      INSERT INTO build_status_history (build_id, from_status, to_status, actor, reason)
+      SELECT id, 'pending', 'claimed', ${"agent:" + agentId}, 'attempt ' || attempt FROM claimed
+    )
+    SELECT * FROM claimed`.execute(db);
+  return result.rows[0];
+}
+
+/** Whether `leaseToken` is still the live lease on build `id`. */
+async function holdsLease(db: Executor, id: string, leaseToken: string): Promise<boolean> {
+  const row = await db
+    .selectFrom("builds")
+    .select("id")
+    .where("id", "=", id)
+    .where("lease_token", "=", leaseToken)
+    .where("status", "in", [...LEASED_BUILD_STATUSES])
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * Moves a build the agent holds into `phase`. A repeated or out-of-order report for a build the
+ * agent still holds changes nothing; a report on a lost lease throws LeaseLostError.
+ */
+export async function advanceBuild(
+  db: Executor,
+  input: { id: string; leaseToken: string; phase: AgentPhase; actor: string },
+): Promise<void> {
+  const from = PHASE_PREDECESSORS[input.phase];
+  const moved = await sql<{ from_status: BuildStatus }>`
+    WITH old AS (
+      SELECT id, status FROM builds WHERE id = ${input.id} AND lease_token = ${input.leaseToken} FOR UPDATE
+    ), moved AS (
+      UPDATE builds b SET status = ${input.phase}::build_status
+      FROM old
+      WHERE b.id = old.id AND old.status = ANY(${from}::build_status[])
+      RETURNING b.id, old.status AS from_status
+    )
+    INSERT INTO build_status_history (build_id, from_status, to_status, actor)
+    SELECT id, from_status, ${input.phase}::build_status, ${input.actor} FROM moved
+    RETURNING from_status`.execute(db);
+  if (moved.rows.length > 0) return;
+  if (!(await holdsLease(db, input.id, input.leaseToken))) throw new LeaseLostError(input.id);
+}
+
+export type BuildOutcome =
+  | { status: "completed"; imageRef: string; imageDigest: string }
+  | { status: "failed"; reason: string }
+  | { status: "cancelled"; reason: string };
+
+/**
+ * Ends a build the agent holds. The first terminal write wins: a second completion with the same
+ * lease finds the build terminal and throws LeaseLostError, changing nothing.
+ */
+export async function finishBuild(
+  db: Executor,
+  input: { id: string; leaseToken: string; outcome: BuildOutcome; actor: string },
+): Promise<Build> {
+  const { outcome } = input;
+  const reason = outcome.status === "completed" ? null : outcome.reason;
+  const imageRef = outcome.status === "completed" ? outcome.imageRef : null;
+  const imageDigest = outcome.status === "completed" ? outcome.imageDigest : null;
+  const result = await sql<Build & { from_status: BuildStatus }>`
+    WITH old AS (
+      SELECT id, status FROM builds
+      WHERE id = ${input.id} AND lease_token = ${input.leaseToken}
+        AND status = ANY(${[...LEASED_BUILD_STATUSES]}::build_status[])
+      FOR UPDATE
+    ), finished AS (
+      UPDATE builds b
+      SET status = ${outcome.status}::build_status,
+          status_reason = ${reason},
+          image_ref = coalesce(${imageRef}, b.image_ref),
+          image_digest = coalesce(${imageDigest}, b.image_digest),
+          lease_expires_at = NULL,
+          finished_at = now()
+      FROM old
+      WHERE b.id = old.id
+      RETURNING b.*, old.status AS from_status
+    ), history AS (
+      INSERT INTO build_status_history (build_id, from_status, to_status, actor, reason)
+      SELECT id, from_status, status, ${input.actor}, status_reason FROM finished
+    )
+    SELECT * FROM finished`.execute(db);
+  const build = result.rows[0];
+  if (!build) throw new LeaseLostError(input.id);
+  return build;
+}
+
+/** Extends the lease of every build the agent still holds; returns the ids it renewed. */
+export async function renewBuildLeases(
+  db: Executor,
+  agentId: string,
+  held: { id: string; leaseToken: string }[],
+  leaseSeconds: number,
+): Promise<Map<string, Date>> {
+  if (held.length === 0) return new Map();
+  const result = await sql<{ id: string; lease_expires_at: Date }>`
+    UPDATE builds b
+    SET lease_expires_at = now() + make_interval(secs => ${leaseSeconds})
+    FROM unnest(${held.map((h) => h.id)}::uuid[], ${held.map((h) => h.leaseToken)}::uuid[]) AS h(id, lease_token)
+    WHERE b.id = h.id AND b.lease_token = h.lease_token AND b.claimed_by = ${agentId}
+      AND b.status = ANY(${[...LEASED_BUILD_STATUSES]}::build_status[])
+    RETURNING b.id, b.lease_expires_at`.execute(db);
+  return new Map(result.rows.map((row) => [row.id, row.lease_expires_at]));
+}
+
+/**
+ * Re-queues builds whose lease expired, or fails them once they have used max_attempts. Safe to run
+ * on several control planes at once: SKIP LOCKED hands each expired build to one reaper.
+ */
+export async function reapExpiredBuilds(db: Executor): Promise<{ requeued: number; failed: number }> {
+  const result = await sql<{ status: BuildStatus }>`
+    WITH expired AS (
+      SELECT id, status FROM builds
+      WHERE status = ANY(${[...LEASED_BUILD_STATUSES]}::build_status[]) AND lease_expires_at < now()
+      FOR UPDATE SKIP LOCKED
+    ), reaped AS (
+      UPDATE builds b
+      SET status = CASE WHEN b.attempt >= b.max_attempts THEN 'failed' ELSE 'pending' END::build_status,
+          status_reason = CASE WHEN b.attempt >= b.max_attempts
+            THEN 'the agent stopped answering on attempt ' || b.attempt || ' of ' || b.max_attempts
+            ELSE NULL END,
+          finished_at = CASE WHEN b.attempt >= b.max_attempts THEN now() ELSE NULL END,
+          claimed_by = NULL, lease_token = NULL, lease_expires_at = NULL
+      FROM expired
+      WHERE b.id = expired.id
+      RETURNING b.id, b.status, expired.status AS from_status, b.attempt
+    ), history AS (
+      INSERT INTO build_status_history (build_id, from_status, to_status, actor, reason)
+      SELECT id, from_status, status, 'system:reaper', 'lease expired on attempt ' || attempt FROM reaped
+    )
+    SELECT status FROM reaped`.execute(db);
+  const failed = result.rows.filter((r) => r.status === "failed").length;
+  return { requeued: result.rows.length - failed, failed };
+}

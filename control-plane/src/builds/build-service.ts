@@ -1,0 +1,66 @@
+// Reading and triggering builds on behalf of API callers.
+import type { Db } from "../db/database.js";
+import type { Build } from "../db/schema.js";
+import type { Actor } from "../auth/bootstrap-auth.js";
+import { audit } from "../audit/audit-log.js";
+import { notifyWorkAvailable } from "../agents/work-notifier.js";
+import { notFound } from "../http/errors.js";
+import { getService } from "../projects/project-repository.js";
+import { insertBuild } from "./build-repository.js";
+import { resolveBranchHead } from "./branch-head.js";
+
+export async function triggerBuild(db: Db, actor: Actor, serviceId: string, commitSha?: string): Promise<Build> {
+  const service = await getService(db, actor.orgId, serviceId);
+  const sha = commitSha ?? (await resolveBranchHead(service.git_url, service.branch));
+  return db.transaction().execute(async (trx) => {
+    const build = await insertBuild(trx, {
+      serviceId,
+      commitSha: sha,
+      branch: service.branch,
+      trigger: "manual",
+      actor: actor.label,
+    });
+    await audit(trx, actor, "build.trigger", `build:${build.id}`, { serviceId, commitSha: sha });
+    await notifyWorkAvailable(trx, "build");
+    return build;
+  });
+}
+
+/** A build of the caller's organisation. */
+export async function getBuild(db: Db, orgId: string, buildId: string): Promise<Build> {
+  const build = await db
+    .selectFrom("builds")
+    .innerJoin("services", "services.id", "builds.service_id")
+    .innerJoin("projects", "projects.id", "services.project_id")
+    .selectAll("builds")
+    .where("builds.id", "=", buildId)
+    .where("projects.org_id", "=", orgId)
+    .executeTakeFirst();
+  if (!build) throw notFound(`build ${buildId}`);
+  return build;
+}
+
+export async function getBuildHistory(db: Db, buildId: string) {
+  return db
+    .selectFrom("build_status_history")
+    .select(["from_status", "to_status", "actor", "reason", "at"])
+    .where("build_id", "=", buildId)
+    .orderBy("id")
+    .execute();
+}
+
+export async function listBuilds(
+  db: Db,
+  orgId: string,
+  filter: { serviceId?: string | undefined; limit: number; before?: string | undefined },
+): Promise<Build[]> {
+  let query = db
+    .selectFrom("builds")
+    .innerJoin("services", "services.id", "builds.service_id")
+    .innerJoin("projects", "projects.id", "services.project_id")
+    .selectAll("builds")
+    .where("projects.org_id", "=", orgId);
+  if (filter.serviceId) query = query.where("builds.service_id", "=", filter.serviceId);
+  if (filter.before) query = query.where("builds.created_at", "<", new Date(filter.before));
+  return query.orderBy("builds.created_at", "desc").orderBy("builds.id", "desc").limit(filter.limit).execute();
+}

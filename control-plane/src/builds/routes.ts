@@ -1,0 +1,146 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type, type Static } from "typebox";
+import type { Db } from "../db/database.js";
+import type { Build } from "../db/schema.js";
+import { Uuid } from "../projects/schemas.js";
+import { readLogChunks } from "./build-logs.js";
+import { getBuild, getBuildHistory, listBuilds, triggerBuild } from "./build-service.js";
+
+const BuildView = Type.Object({
+  id: Type.String(),
+  serviceId: Type.String(),
+  commitSha: Type.String(),
+  branch: Type.String(),
+  commitMessage: Type.String(),
+  trigger: Type.String(),
+  status: Type.String(),
+  statusReason: Type.Union([Type.String(), Type.Null()]),
+  attempt: Type.Integer(),
+  maxAttempts: Type.Integer(),
+  imageRef: Type.Union([Type.String(), Type.Null()]),
+  imageDigest: Type.Union([Type.String(), Type.Null()]),
+  retryOf: Type.Union([Type.String(), Type.Null()]),
+  deliveryId: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String({ format: "date-time" }),
+  startedAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+  finishedAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+});
+
+const HistoryEntry = Type.Object({
+  from: Type.Union([Type.String(), Type.Null()]),
+  to: Type.String(),
+  actor: Type.String(),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  at: Type.String({ format: "date-time" }),
+});
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+const buildView = (b: Build): Static<typeof BuildView> => ({
+  id: b.id,
+  serviceId: b.service_id,
+  commitSha: b.commit_sha,
+  branch: b.branch,
+  commitMessage: b.commit_message,
+  trigger: b.trigger,
+  status: b.status,
+  statusReason: b.status_reason,
+  attempt: b.attempt,
+  maxAttempts: b.max_attempts,
+  imageRef: b.image_ref,
+  imageDigest: b.image_digest,
+  retryOf: b.retry_of,
+  deliveryId: b.delivery_id,
+  createdAt: b.created_at.toISOString(),
+  startedAt: iso(b.started_at),
+  finishedAt: iso(b.finished_at),
+});
+
+export const buildRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
+  app.post(
+    "/services/:serviceId/builds",
+    {
+      schema: {
+        tags: ["builds"],
+        params: Type.Object({ serviceId: Uuid }),
+        body: Type.Optional(
+          Type.Object(
+            { commitSha: Type.Optional(Type.String({ pattern: "^[0-9a-f]{40}$" })) },
+            { additionalProperties: false },
+          ),
+        ),
+        response: { 202: BuildView },
+      },
+    },
+    async (request, reply) => {
+      const build = await triggerBuild(db, request.actor, request.params.serviceId, request.body?.commitSha);
+      return reply.status(202).send(buildView(build));
+    },
+  );
+
+  app.get(
+    "/builds",
+    {
+      schema: {
+        tags: ["builds"],
+        querystring: Type.Object({
+          serviceId: Type.Optional(Uuid),
+          limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+          before: Type.Optional(Type.String({ format: "date-time" })),
+        }),
+        response: { 200: Type.Array(BuildView) },
+      },
+    },
+    async (request) => (await listBuilds(db, request.actor.orgId, request.query)).map(buildView),
+  );
+
+  app.get(
+    "/builds/:buildId",
+    {
+      schema: {
+        tags: ["builds"],
+        params: Type.Object({ buildId: Uuid }),
+        response: { 200: Type.Intersect([BuildView, Type.Object({ history: Type.Array(HistoryEntry) })]) },
+      },
+    },
+    async (request) => {
+      const build = await getBuild(db, request.actor.orgId, request.params.buildId);
+      const history = await getBuildHistory(db, build.id);
+      return {
+        ...buildView(build),
+        history: history.map((h) => ({
+          from: h.from_status,
+          to: h.to_status,
+          actor: h.actor,
+          reason: h.reason,
+          at: h.at.toISOString(),
+        })),
+      };
+    },
+  );
+
+  app.get(
+    "/builds/:buildId/logs",
+    {
+      schema: {
+        tags: ["builds"],
+        params: Type.Object({ buildId: Uuid }),
+        querystring: Type.Object({
+          afterAttempt: Type.Integer({ minimum: 0, default: 0 }),
+          afterSeq: Type.Integer({ minimum: 0, default: 0 }),
+          limit: Type.Integer({ minimum: 1, maximum: 1000, default: 500 }),
+        }),
+        response: {
+          200: Type.Object({
+            chunks: Type.Array(Type.Object({ attempt: Type.Integer(), seq: Type.Integer(), text: Type.String() })),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const build = await getBuild(db, request.actor.orgId, request.params.buildId);
+      const { afterAttempt, afterSeq, limit } = request.query;
+      return { chunks: await readLogChunks(db, build.id, { attempt: afterAttempt, seq: afterSeq }, limit) };
+    },
+  );
+};

@@ -1,0 +1,67 @@
+// The control plane's whole configuration, read once from the environment at start-up.
+// A missing or malformed value stops the process with one line naming the variable.
+import { z } from "zod";
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const base64Pem = z
+  .string()
+  .transform((value, ctx) => {
+    const pem = Buffer.from(value, "base64").toString("utf8");
+    if (!pem.includes("-----BEGIN") || !pem.includes("PRIVATE KEY-----")) {
+      ctx.addIssue({ code: "custom", message: "must be a base64-encoded PEM private key" });
+      return z.NEVER;
+    }
+    return pem;
+  });
+
+const schema = z.object({
+  /** PostgreSQL connection string; the single source of truth. */
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// URL" }),
+  /** Redis, for BullMQ side effects and readiness. */
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// URL" }),
+  /** HTTP API, webhooks and the dashboard. */
+  HTTP_HOST: z.string().default("127.0.0.1"),
+  HTTP_PORT: port.default(8080),
+  /** The gRPC agent channel. */
+  GRPC_HOST: z.string().default("127.0.0.1"),
+  GRPC_PORT: port.default(8081),
+  /** The URL users reach the control plane at; used in links. */
+  PUBLIC_URL: z.url().default("http://127.0.0.1:8080"),
+  /** Verifies X-Hub-Signature-256 on GitHub webhooks. */
+  GITHUB_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters"),
+  /** The GitHub App; optional until the GitHub App issue makes it required for private repositories. */
+  GITHUB_APP_ID: z.coerce.number().int().positive().optional(),
+  GITHUB_APP_PRIVATE_KEY: base64Pem.optional(),
+  GITHUB_API_URL: z.url().default("https://api.github.com"),
+  /** Images are pushed to {REGISTRY_HOST}/{project_id}/{service_id}:{commit_sha}. */
+  REGISTRY_HOST: z
+    .string()
+    .regex(/^[a-z0-9.-]+(:\d{1,5})?$/i, "must be a host name with an optional :port")
+    .default("registry.internal"),
+  /** Authenticates the bootstrap admin until the dashboard brings users. */
+  SLIPWAY_BOOTSTRAP_TOKEN: z.string().min(32, "must be at least 32 characters"),
+  /** How long a claim lives without a heartbeat. */
+  LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
+  /** How often the reaper looks for expired leases. */
+  REAPER_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Parses the environment; throws a ConfigError whose message names every bad variable, one per line. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? "environment");
+    const message = env[name] === undefined ? "is required but not set" : issue.message;
+    return `config: ${name} ${message}`;
+  });
+  throw new ConfigError(lines.join("\n"));
+}

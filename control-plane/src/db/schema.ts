@@ -1,0 +1,210 @@
+// Kysely's view of the tables in migrations/. Keep in step with the SQL: the schema test checks
+// every table and column named here exists.
+import type { ColumnType, Generated, Insertable, Selectable } from "kysely";
+
+type CreatedAt = ColumnType<Date, never, never>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+export type BuildStatus =
+  | "pending"
+  | "claimed"
+  | "cloning"
+  | "building"
+  | "pushing"
+  | "completed"
+  | "failed"
+  | "cancelled";
+
+export type DeploymentStatus = "pending" | "in_progress" | "succeeded" | "failed" | "cancelled";
+
+export type DeployItemStatus =
+  | "pending"
+  | "claimed"
+  | "pulling"
+  | "starting"
+  | "running"
+  | "failed"
+  | "cancelled"
+  | "lost"
+  | "superseded";
+
+export interface OrganizationsTable {
+  id: Generated<string>;
+  name: string;
+  created_at: CreatedAt;
+}
+
+export interface UsersTable {
+  id: Generated<string>;
+  org_id: string;
+  name: string;
+  role: "admin" | "member" | "viewer";
+  created_at: CreatedAt;
+}
+
+export interface AuditLogTable {
+  id: Generated<string>;
+  org_id: string;
+  actor: string;
+  action: string;
+  target: string;
+  details: ColumnType<unknown, string, string>;
+  at: CreatedAt;
+}
+
+export interface ProjectsTable {
+  id: Generated<string>;
+  org_id: string;
+  name: string;
+  created_at: CreatedAt;
+}
+
+export interface ServicesTable {
+  id: Generated<string>;
+  project_id: string;
+  name: string;
+  git_url: string;
+  github_repo_id: ColumnType<string | null, number | string | null, number | string | null>;
+  branch: string;
+  root_dir: Generated<string>;
+  container_port: number;
+  replicas: Generated<number>;
+  auto_deploy: Generated<boolean>;
+  created_at: CreatedAt;
+}
+
+export interface AgentsTable {
+  id: Generated<string>;
+  org_id: string;
+  name: string;
+  capabilities: string[];
+  labels: ColumnType<Record<string, string>, string, string>;
+  slots: Generated<number>;
+  join_token_hash: Buffer | null;
+  join_token_expires_at: Timestamp | null;
+  credential_hash: Buffer | null;
+  hostname: string | null;
+  enrolled_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  last_seen_at: Timestamp | null;
+  created_at: CreatedAt;
+}
+
+export interface WebhookDeliveriesTable {
+  delivery_id: string;
+  event: string;
+  action: string | null;
+  repository_id: ColumnType<string | null, number | string | null, never>;
+  ref: string | null;
+  head_sha: string | null;
+  outcome: "queued" | "ignored";
+  reason: string;
+  builds_created: Generated<number>;
+  received_at: CreatedAt;
+}
+
+export interface WebhookRejectionsTable {
+  reason: string;
+  count: ColumnType<string, number, never>;
+  last_at: Generated<Date>;
+}
+
+export interface BuildsTable {
+  id: Generated<string>;
+  service_id: string;
+  commit_sha: string;
+  branch: string;
+  commit_message: Generated<string>;
+  trigger: "push" | "manual" | "retry";
+  delivery_id: string | null;
+  retry_of: string | null;
+  status: Generated<BuildStatus>;
+  status_reason: string | null;
+  attempt: Generated<number>;
+  max_attempts: Generated<number>;
+  claimed_by: string | null;
+  lease_token: string | null;
+  lease_expires_at: Timestamp | null;
+  cancel_requested_at: Timestamp | null;
+  image_ref: string | null;
+  image_digest: string | null;
+  created_at: CreatedAt;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+}
+
+export interface BuildStatusHistoryTable {
+  id: Generated<string>;
+  build_id: string;
+  from_status: BuildStatus | null;
+  to_status: BuildStatus;
+  actor: string;
+  reason: string | null;
+  at: CreatedAt;
+}
+
+export interface BuildLogChunksTable {
+  build_id: string;
+  attempt: number;
+  seq: number;
+  data: Buffer;
+  created_at: CreatedAt;
+}
+
+export interface DeploymentsTable {
+  id: Generated<string>;
+  service_id: string;
+  build_id: string;
+  image_ref: string;
+  status: Generated<DeploymentStatus>;
+  reason: string | null;
+  created_by: string;
+  created_at: CreatedAt;
+  finished_at: Timestamp | null;
+}
+
+export interface DeployWorkItemsTable {
+  id: Generated<string>;
+  deployment_id: string;
+  replica_index: number;
+  status: Generated<DeployItemStatus>;
+  status_reason: string | null;
+  attempt: Generated<number>;
+  claimed_by: string | null;
+  lease_token: string | null;
+  lease_expires_at: Timestamp | null;
+  container_id: string | null;
+  endpoint_host: string | null;
+  endpoint_port: number | null;
+  created_at: CreatedAt;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+}
+
+export interface Database {
+  organizations: OrganizationsTable;
+  users: UsersTable;
+  audit_log: AuditLogTable;
+  projects: ProjectsTable;
+  services: ServicesTable;
+  agents: AgentsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_rejections: WebhookRejectionsTable;
+  builds: BuildsTable;
+  build_status_history: BuildStatusHistoryTable;
+  build_log_chunks: BuildLogChunksTable;
+  deployments: DeploymentsTable;
+  deploy_work_items: DeployWorkItemsTable;
+}
+
+export type Build = Selectable<BuildsTable>;
+export type NewBuild = Insertable<BuildsTable>;
+export type Service = Selectable<ServicesTable>;
+export type Project = Selectable<ProjectsTable>;
+export type Agent = Selectable<AgentsTable>;
+export type Deployment = Selectable<DeploymentsTable>;
+export type DeployWorkItem = Selectable<DeployWorkItemsTable>;
+
+/** The organisation and admin that exist until the dashboard brings accounts (see 0001_initial.sql). */
+export const DEFAULT_ORG_ID = "00000000-0000-4000-8000-000000000001";
+export const BOOTSTRAP_ADMIN_ID = "00000000-0000-4000-8000-000000000002";

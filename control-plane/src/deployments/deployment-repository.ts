@@ -1,0 +1,232 @@
+// Deployments and their per-replica work items. An item is claimed by a deploy agent with the same
+// lease machinery as builds; every write after the claim is fenced by the item's lease token.
+import { sql, type Transaction } from "kysely";
+import type { Db } from "../db/database.js";
+import type { Database, Deployment, DeployItemStatus, DeployWorkItem } from "../db/schema.js";
+import { LeaseLostError } from "../builds/build-repository.js";
+
+type Executor = Db | Transaction<Database>;
+
+export const LEASED_DEPLOY_ITEM_STATUSES = ["claimed", "pulling", "starting"] as const satisfies DeployItemStatus[];
+
+export type DeployPhase = "pulling" | "starting";
+
+const PHASE_PREDECESSORS: Record<DeployPhase, DeployItemStatus[]> = {
+  pulling: ["claimed"],
+  starting: ["claimed", "pulling"],
+};
+
+/** Creates a deployment of an image with one pending work item per replica. */
+export async function createDeployment(
+  trx: Transaction<Database>,
+  input: { serviceId: string; buildId: string; imageRef: string; replicas: number; createdBy: string },
+): Promise<Deployment> {
+  const deployment = await trx
+    .insertInto("deployments")
+    .values({
+      service_id: input.serviceId,
+      build_id: input.buildId,
+      image_ref: input.imageRef,
+      created_by: input.createdBy,
+      reason: null,
+      finished_at: null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await trx
+    .insertInto("deploy_work_items")
+    .values(
+      Array.from({ length: input.replicas }, (_, replicaIndex) => ({
+        deployment_id: deployment.id,
+        replica_index: replicaIndex,
+        status_reason: null,
+        claimed_by: null,
+        lease_token: null,
+        lease_expires_at: null,
+        container_id: null,
+        endpoint_host: null,
+        endpoint_port: null,
+        started_at: null,
+        finished_at: null,
+      })),
+    )
+    .execute();
+  return deployment;
+}
+
+/** Claims the oldest pending replica item (FOR UPDATE SKIP LOCKED) and marks its deployment in progress. */
+export async function claimNextDeployItem(
+  db: Executor,
+  agentId: string,
+  leaseSeconds: number,
+): Promise<DeployWorkItem | undefined> {
+  const result = await sql<DeployWorkItem>`
+    WITH next AS (
+      SELECT id FROM deploy_work_items
+      WHERE status = 'pending'
+      ORDER BY created_at, replica_index
+      LIMIT 1
+      FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+      UPDATE deploy_work_items w
+      SET status = 'claimed',
+          claimed_by = ${agentId},
+          attempt = w.attempt + 1,
+          lease_token = gen_random_uuid(),
+          lease_expires_at = now() + make_interval(secs => ${leaseSeconds}),
+          started_at = now()
+      FROM next
+      WHERE w.id = next.id
+      RETURNING w.*
+    ), deployment AS (
+      UPDATE deployments d SET status = 'in_progress'
+      FROM claimed WHERE d.id = claimed.deployment_id AND d.status = 'pending'
+    )
+    SELECT * FROM claimed`.execute(db);
+  return result.rows[0];
+}
+
+async function holdsItemLease(db: Executor, id: string, leaseToken: string): Promise<boolean> {
+  const row = await db
+    .selectFrom("deploy_work_items")
+    .select("id")
+    .where("id", "=", id)
+    .where("lease_token", "=", leaseToken)
+    .where("status", "in", [...LEASED_DEPLOY_ITEM_STATUSES])
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function advanceDeployItem(
+  db: Executor,
+  input: { id: string; leaseToken: string; phase: DeployPhase },
+): Promise<void> {
+  const moved = await db
+    .updateTable("deploy_work_items")
+    .set({ status: input.phase })
+    .where("id", "=", input.id)
+    .where("lease_token", "=", input.leaseToken)
+    .where("status", "in", PHASE_PREDECESSORS[input.phase])
+    .executeTakeFirst();
+  if (moved.numUpdatedRows > 0n) return;
+  if (!(await holdsItemLease(db, input.id, input.leaseToken))) throw new LeaseLostError(input.id);
+}
+
+export type DeployItemOutcome =
+  | { status: "running"; containerId: string; host: string; port: number }
+  | { status: "failed"; reason: string }
+  | { status: "cancelled"; reason: string };
+
+/**
+ * Ends one replica's item. When the last item of a deployment ends, the deployment ends too:
+ * succeeded when every replica runs (and the service's older running replicas become superseded),
+ * failed otherwise.
+ */
+export async function finishDeployItem(
+  trx: Transaction<Database>,
+  input: { id: string; leaseToken: string; outcome: DeployItemOutcome },
+): Promise<DeployWorkItem> {
+  const { outcome } = input;
+  const running = outcome.status === "running" ? outcome : undefined;
+  const item = await trx
+    .updateTable("deploy_work_items")
+    .set({
+      status: outcome.status,
+      status_reason: outcome.status === "running" ? null : outcome.reason,
+      container_id: running?.containerId ?? null,
+      endpoint_host: running?.host ?? null,
+      endpoint_port: running?.port ?? null,
+      lease_expires_at: null,
+      finished_at: sql<Date>`now()`,
+    })
+    .where("id", "=", input.id)
+    .where("lease_token", "=", input.leaseToken)
+    .where("status", "in", [...LEASED_DEPLOY_ITEM_STATUSES])
+    .returningAll()
+    .executeTakeFirst();
+  if (!item) throw new LeaseLostError(input.id);
+  await settleDeployment(trx, item.deployment_id);
+  return item;
+}
+
+/** Ends a deployment whose items have all ended; a no-op while any replica is still on its way. */
+async function settleDeployment(trx: Transaction<Database>, deploymentId: string): Promise<void> {
+  const deployment = await trx
+    .selectFrom("deployments")
+    .selectAll()
+    .where("id", "=", deploymentId)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  const items = await trx
+    .selectFrom("deploy_work_items")
+    .select(["status", "status_reason"])
+    .where("deployment_id", "=", deploymentId)
+    .execute();
+  const unfinished = items.some((i) => i.status === "pending" || (LEASED_DEPLOY_ITEM_STATUSES as readonly string[]).includes(i.status));
+  if (unfinished || deployment.finished_at) return;
+  const failure = items.find((i) => i.status !== "running");
+  await trx
+    .updateTable("deployments")
+    .set({
+      status: failure ? "failed" : "succeeded",
+      reason: failure ? `replica ${failure.status}: ${failure.status_reason ?? "no reason given"}` : null,
+      finished_at: sql<Date>`now()`,
+    })
+    .where("id", "=", deploymentId)
+    .execute();
+  if (failure) return;
+  // The new replicas serve now: the service's earlier running replicas are superseded.
+  await trx
+    .updateTable("deploy_work_items")
+    .set({ status: "superseded" })
+    .where("status", "=", "running")
+    .where("deployment_id", "in", (eb) =>
+      eb
+        .selectFrom("deployments")
+        .select("id")
+        .where("service_id", "=", deployment.service_id)
+        .where("id", "!=", deploymentId)
+        .where("created_at", "<=", deployment.created_at),
+    )
+    .execute();
+}
+
+export async function renewDeployLeases(
+  db: Executor,
+  agentId: string,
+  held: { id: string; leaseToken: string }[],
+  leaseSeconds: number,
+): Promise<Map<string, Date>> {
+  if (held.length === 0) return new Map();
+  const result = await sql<{ id: string; lease_expires_at: Date }>`
+    UPDATE deploy_work_items w
+    SET lease_expires_at = now() + make_interval(secs => ${leaseSeconds})
+    FROM unnest(${held.map((h) => h.id)}::uuid[], ${held.map((h) => h.leaseToken)}::uuid[]) AS h(id, lease_token)
+    WHERE w.id = h.id AND w.lease_token = h.lease_token AND w.claimed_by = ${agentId}
+      AND w.status = ANY(${[...LEASED_DEPLOY_ITEM_STATUSES]}::deploy_item_status[])
+    RETURNING w.id, w.lease_expires_at`.execute(db);
+  return new Map(result.rows.map((row) => [row.id, row.lease_expires_at]));
+}
+
+/**
+ * An expired deploy item becomes `lost`: a container may or may not be running for it, so it is
+ * left for reconciliation and never silently re-run.
+ */
+export async function reapExpiredDeployItems(db: Db): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const lost = await sql<{ deployment_id: string }>`
+      UPDATE deploy_work_items w
+      SET status = 'lost', status_reason = 'the agent stopped answering', lease_token = NULL,
+          lease_expires_at = NULL, finished_at = now()
+      WHERE w.id IN (
+        SELECT id FROM deploy_work_items
+        WHERE status = ANY(${[...LEASED_DEPLOY_ITEM_STATUSES]}::deploy_item_status[]) AND lease_expires_at < now()
+        FOR UPDATE SKIP LOCKED
+      )
+      RETURNING w.deployment_id`.execute(trx);
+    for (const deploymentId of new Set(lost.rows.map((r) => r.deployment_id))) {
+      await settleDeployment(trx, deploymentId);
+    }
+    return lost.rows.length;
+  });
+}

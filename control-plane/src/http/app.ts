@@ -1,0 +1,69 @@
+// The HTTP application as a plugin tree. It only builds the app; server.ts listens. Tests call
+// buildApp() and app.inject() without opening a port.
+//
+// Layers: error handling → public routes (health, webhooks, static page) → the authenticated API.
+// A route is protected by being registered inside the API context, never by matching its URL.
+import { fileURLToPath } from "node:url";
+import Fastify, { type FastifyInstance } from "fastify";
+import fastifyStatic from "@fastify/static";
+import fastifySwagger from "@fastify/swagger";
+import type { Redis } from "ioredis";
+import type { Config } from "../config.js";
+import type { Db } from "../db/database.js";
+import { requireAuthentication } from "../auth/bootstrap-auth.js";
+import { agentRoutes } from "../agents/routes.js";
+import { buildRoutes } from "../builds/routes.js";
+import { deploymentRoutes } from "../deployments/routes.js";
+import { deliveryRoutes } from "../github/deliveries-routes.js";
+import { githubWebhookRoutes } from "../github/webhook-routes.js";
+import { projectRoutes } from "../projects/routes.js";
+import { installErrorHandler } from "./error-handler.js";
+import { healthRoutes } from "./health-routes.js";
+
+export const WEB_ROOT = fileURLToPath(new URL("../../../web/public/", import.meta.url));
+
+export interface AppDeps {
+  config: Pick<Config, "GITHUB_WEBHOOK_SECRET" | "SLIPWAY_BOOTSTRAP_TOKEN" | "LOG_LEVEL">;
+  db: Db;
+  redis: Redis;
+}
+
+export async function buildApp({ config, db, redis }: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: {
+      level: config.LOG_LEVEL,
+      // Credentials travel in headers; never let them reach a log line.
+      redact: ["req.headers.authorization", "req.headers.cookie", 'req.headers["x-hub-signature-256"]'],
+    },
+    // Validation errors name the field: "body/name must match pattern ...".
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true } },
+  });
+  installErrorHandler(app);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: "Slipway API", version: "1" },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  app.get("/api/docs/json", { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes, { db, redis });
+  await app.register(githubWebhookRoutes, { prefix: "/api", db, webhookSecret: config.GITHUB_WEBHOOK_SECRET });
+  await app.register(fastifyStatic, { root: WEB_ROOT, prefix: "/", index: ["index.html"] });
+
+  await app.register(
+    async (api) => {
+      await api.register(requireAuthentication, { bootstrapToken: config.SLIPWAY_BOOTSTRAP_TOKEN });
+      await api.register(projectRoutes, { db });
+      await api.register(buildRoutes, { db });
+      await api.register(deploymentRoutes, { db });
+      await api.register(agentRoutes, { db });
+      await api.register(deliveryRoutes, { db });
+    },
+    { prefix: "/api" },
+  );
+
+  return app;
+}

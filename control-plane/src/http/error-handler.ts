@@ -1,0 +1,16 @@
+import type { FastifyError, FastifyInstance } from "fastify";
+
+/** One error handler for the whole API: 4xx messages reach the client, 5xx details only the log. */
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, "request failed");
+      return reply.status(status).send({ error: "internal error", statusCode: status });
+    }
+    return reply.status(status).send({ error: error.message, statusCode: status });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: `no route ${request.method} ${request.url.split("?")[0]}`, statusCode: 404 }),
+  );
+}

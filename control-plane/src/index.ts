@@ -1,0 +1,6 @@
+// What tests and tools may import from the control plane.
+export { loadConfig, type Config } from "./config.js";
+export { startControlPlane, type RunningControlPlane } from "./server.js";
+export { createDatabase, type Db } from "./db/database.js";
+export { migrateToLatest } from "./db/migrate.js";
+export { buildApp } from "./http/app.js";

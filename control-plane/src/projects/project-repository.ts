@@ -1,0 +1,93 @@
+// Projects and the services in them, always scoped to the caller's organisation.
+import type { Db } from "../db/database.js";
+import type { Project, Service } from "../db/schema.js";
+import type { Actor } from "../auth/bootstrap-auth.js";
+import { audit } from "../audit/audit-log.js";
+import { conflict, isUniqueViolation, notFound } from "../http/errors.js";
+
+export async function createProject(db: Db, actor: Actor, name: string): Promise<Project> {
+  try {
+    return await db.transaction().execute(async (trx) => {
+      const project = await trx
+        .insertInto("projects")
+        .values({ org_id: actor.orgId, name })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await audit(trx, actor, "project.create", `project:${project.id}`, { name });
+      return project;
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw conflict(`a project named ${name} already exists`);
+    throw error;
+  }
+}
+
+export async function listProjects(db: Db, orgId: string): Promise<Project[]> {
+  return db.selectFrom("projects").selectAll().where("org_id", "=", orgId).orderBy("created_at").execute();
+}
+
+export async function getProject(db: Db, orgId: string, projectId: string): Promise<Project> {
+  const project = await db
+    .selectFrom("projects")
+    .selectAll()
+    .where("id", "=", projectId)
+    .where("org_id", "=", orgId)
+    .executeTakeFirst();
+  if (!project) throw notFound(`project ${projectId}`);
+  return project;
+}
+
+export interface NewServiceInput {
+  name: string;
+  gitUrl: string;
+  githubRepoId?: number | undefined;
+  branch: string;
+  rootDir?: string | undefined;
+  containerPort: number;
+  replicas?: number | undefined;
+}
+
+export async function createService(db: Db, actor: Actor, projectId: string, input: NewServiceInput): Promise<Service> {
+  await getProject(db, actor.orgId, projectId);
+  try {
+    return await db.transaction().execute(async (trx) => {
+      const service = await trx
+        .insertInto("services")
+        .values({
+          project_id: projectId,
+          name: input.name,
+          git_url: input.gitUrl,
+          github_repo_id: input.githubRepoId ?? null,
+          branch: input.branch,
+          root_dir: input.rootDir ?? "",
+          container_port: input.containerPort,
+          replicas: input.replicas ?? 1,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await audit(trx, actor, "service.create", `service:${service.id}`, { projectId, name: input.name });
+      return service;
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw conflict(`project ${projectId} already has a service named ${input.name}`);
+    throw error;
+  }
+}
+
+/** A service of the caller's organisation, with the project it belongs to. */
+export async function getService(db: Db, orgId: string, serviceId: string): Promise<Service> {
+  const service = await db
+    .selectFrom("services")
+    .innerJoin("projects", "projects.id", "services.project_id")
+    .selectAll("services")
+    .where("services.id", "=", serviceId)
+    .where("projects.org_id", "=", orgId)
+    .executeTakeFirst();
+  if (!service) throw notFound(`service ${serviceId}`);
+  return service;
+}
+
+export async function listServices(db: Db, orgId: string, projectId: string): Promise<Service[]> {
+  await getProject(db, orgId, projectId);
+  return db.selectFrom("services").selectAll().where("project_id", "=", projectId).orderBy("created_at").execute();
+}

@@ -1,0 +1,78 @@
+// Starts a control plane: HTTP API, gRPC agent service, work listener and reaper, on one database.
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Redis } from "ioredis";
+import { AgentServiceService } from "@slipway/proto";
+import type { Config } from "./config.js";
+import { createDatabase } from "./db/database.js";
+import { migrateToLatest } from "./db/migrate.js";
+import { buildApp } from "./http/app.js";
+import { createAgentService } from "./agents/grpc-service.js";
+import { SessionHub } from "./agents/session-hub.js";
+import { WorkListener } from "./agents/work-notifier.js";
+import { startReaper } from "./scheduler/reaper.js";
+
+/** Keepalive that agents' pings (every 20 s) never trip into `too_many_pings`. */
+export const GRPC_SERVER_OPTIONS = {
+  "grpc.keepalive_time_ms": 30_000,
+  "grpc.keepalive_timeout_ms": 10_000,
+  "grpc.keepalive_permit_without_calls": 1,
+  "grpc.http2.min_ping_interval_without_data_ms": 5_000,
+  "grpc.max_receive_message_length": 1024 * 1024,
+};
+
+export interface RunningControlPlane {
+  httpUrl: string;
+  grpcAddress: string;
+  stop(): Promise<void>;
+}
+
+export async function startControlPlane(config: Config, options: { migrate?: boolean } = {}): Promise<RunningControlPlane> {
+  const db = createDatabase(config.DATABASE_URL);
+  if (options.migrate ?? true) await migrateToLatest(db);
+  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  redis.on("error", () => {}); // readiness reports it; the client reconnects by itself
+  await redis.connect().catch(() => {});
+
+  const app = await buildApp({ config, db, redis });
+  const hub = new SessionHub();
+  const listener = new WorkListener(config.DATABASE_URL);
+  listener.on("work", (kind) => hub.hintWork(kind));
+  listener.on("error", (error) => app.log.warn({ err: error }, "work listener lost its connection; reconnecting"));
+  await listener.start();
+
+  const grpc = new Server(GRPC_SERVER_OPTIONS);
+  grpc.addService(
+    AgentServiceService,
+    createAgentService({
+      db,
+      hub,
+      log: app.log,
+      leaseSeconds: config.LEASE_SECONDS,
+      registryHost: config.REGISTRY_HOST,
+    }),
+  );
+  // TLS for the agent channel arrives with enrolment certificates (issue 4); until then it runs
+  // inside the WireGuard mesh or on loopback.
+  const grpcPort = await new Promise<number>((resolve, reject) =>
+    grpc.bindAsync(`${config.GRPC_HOST}:${config.GRPC_PORT}`, ServerCredentials.createInsecure(), (error, port) =>
+      error ? reject(error) : resolve(port),
+    ),
+  );
+  const stopReaper = startReaper(db, app.log, config.REAPER_INTERVAL_SECONDS);
+  const httpUrl = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+  app.log.info({ httpUrl, grpcPort }, "control plane ready");
+
+  return {
+    httpUrl,
+    grpcAddress: `${config.GRPC_HOST}:${grpcPort}`,
+    async stop() {
+      await stopReaper();
+      hub.closeAll();
+      await new Promise<void>((resolve) => grpc.tryShutdown(() => resolve()));
+      await app.close();
+      await listener.stop();
+      redis.disconnect();
+      await db.destroy();
+    },
+  };
+}
