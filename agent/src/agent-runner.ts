@@ -111,7 +111,9 @@ export class AgentRunner {
   }
 
   private async claimLoop(): Promise<void> {
-    const kinds = this.config.SLIPWAY_WORK_KINDS.map((k) => (k === "build" ? WorkKind.WORK_KIND_BUILD : WorkKind.WORK_KIND_DEPLOY));
+    const kinds = this.config.SLIPWAY_WORK_KINDS.map((k) =>
+      k === "build" ? WorkKind.WORK_KIND_BUILD : WorkKind.WORK_KIND_DEPLOY,
+    );
     while (this.running.size < this.config.SLIPWAY_SLOTS && !this.stopController.signal.aborted) {
       let work: Work | undefined;
       try {
@@ -240,8 +242,14 @@ export class AgentRunner {
         if (verdict.verdict === Verdict.VERDICT_CONTINUE || !verdict.work) continue;
         const work = this.running.get(verdict.work.id);
         if (!work) continue;
-        this.log.warn("control plane says stop", { id: verdict.work.id, verdict: verdict.verdict, reason: verdict.reason });
-        work.controller.abort(verdict.verdict === Verdict.VERDICT_LOST ? new LeaseLost(verdict.reason) : new Error(verdict.reason));
+        this.log.warn("control plane says stop", {
+          id: verdict.work.id,
+          verdict: verdict.verdict,
+          reason: verdict.reason,
+        });
+        work.controller.abort(
+          verdict.verdict === Verdict.VERDICT_LOST ? new LeaseLost(verdict.reason) : new Error(verdict.reason),
+        );
       }
     } catch (error) {
       this.log.warn("heartbeat failed", { error: (error as Error).message });

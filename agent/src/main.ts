@@ -41,6 +41,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : `agent failed: ${(error as Error).message ?? String(error)}`);
+  console.error(
+    error instanceof ConfigError ? error.message : `agent failed: ${(error as Error).message ?? String(error)}`,
+  );
   process.exit(1);
 });

@@ -15,8 +15,7 @@ export interface WorkContext {
 }
 
 export type WorkResult =
-  | { outcome: "succeeded"; result: CompleteRequest["result"] }
-  | { outcome: "failed"; error: string };
+  { outcome: "succeeded"; result: CompleteRequest["result"] } | { outcome: "failed"; error: string };
 
 /** A failure whose message is meant for the user as it is. */
 export class WorkFailure extends Error {

@@ -4,16 +4,14 @@ import { z } from "zod";
 
 const port = z.coerce.number().int().min(0).max(65535);
 
-const base64Pem = z
-  .string()
-  .transform((value, ctx) => {
-    const pem = Buffer.from(value, "base64").toString("utf8");
-    if (!pem.includes("-----BEGIN") || !pem.includes("PRIVATE KEY-----")) {
-      ctx.addIssue({ code: "custom", message: "must be a base64-encoded PEM private key" });
-      return z.NEVER;
-    }
-    return pem;
-  });
+const base64Pem = z.string().transform((value, ctx) => {
+  const pem = Buffer.from(value, "base64").toString("utf8");
+  if (!pem.includes("-----BEGIN") || !pem.includes("PRIVATE KEY-----")) {
+    ctx.addIssue({ code: "custom", message: "must be a base64-encoded PEM private key" });
+    return z.NEVER;
+  }
+  return pem;
+});
 
 const schema = z.object({
   /** PostgreSQL connection string; the single source of truth. */

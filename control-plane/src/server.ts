@@ -26,7 +26,10 @@ export interface RunningControlPlane {
   stop(): Promise<void>;
 }
 
-export async function startControlPlane(config: Config, options: { migrate?: boolean } = {}): Promise<RunningControlPlane> {
+export async function startControlPlane(
+  config: Config,
+  options: { migrate?: boolean } = {},
+): Promise<RunningControlPlane> {
   const db = createDatabase(config.DATABASE_URL);
   if (options.migrate ?? true) await migrateToLatest(db);
   const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });

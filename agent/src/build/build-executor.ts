@@ -12,10 +12,18 @@ export interface BuildExecutorOptions {
   killGraceMs: number;
 }
 
-export async function executeBuild(ctx: WorkContext, spec: BuildSpec, options: BuildExecutorOptions): Promise<WorkResult> {
+export async function executeBuild(
+  ctx: WorkContext,
+  spec: BuildSpec,
+  options: BuildExecutorOptions,
+): Promise<WorkResult> {
   await mkdir(options.workRoot, { recursive: true, mode: 0o700 });
   const dir = await mkdtemp(join(options.workRoot, "build-"));
-  const run = { signal: ctx.signal, killGraceMs: options.killGraceMs, onOutput: (chunk: Buffer) => ctx.log.write(chunk) };
+  const run = {
+    signal: ctx.signal,
+    killGraceMs: options.killGraceMs,
+    onOutput: (chunk: Buffer) => ctx.log.write(chunk),
+  };
   try {
     await ctx.reportPhase(WorkPhase.WORK_PHASE_CLONING);
     ctx.log.line(`==> Fetching ${spec.gitUrl} at ${spec.commitSha} (${spec.branch})`);
@@ -39,7 +47,10 @@ export async function executeBuild(ctx: WorkContext, spec: BuildSpec, options: B
     ctx.log.line(`==> Pushing ${spec.imageRef}`);
     const digest = await pushImage(spec.imageRef, dir, run);
     ctx.log.line(`==> Pushed ${spec.imageRef}@${digest}`);
-    return { outcome: "succeeded", result: { $case: "build", value: { imageRef: spec.imageRef, imageDigest: digest } } };
+    return {
+      outcome: "succeeded",
+      result: { $case: "build", value: { imageRef: spec.imageRef, imageDigest: digest } },
+    };
   } finally {
     await removeImage(spec.imageRef);
     await rm(dir, { recursive: true, force: true });

@@ -38,7 +38,8 @@ const TRANSIENT_CODES: number[] = [
   status.RESOURCE_EXHAUSTED,
   status.ABORTED,
 ];
-export const isTransient = (error: unknown) => TRANSIENT_CODES.includes((error as ServiceError | undefined)?.code ?? -1);
+export const isTransient = (error: unknown) =>
+  TRANSIENT_CODES.includes((error as ServiceError | undefined)?.code ?? -1);
 
 function client(server: string): AgentServiceClient {
   // TLS for the channel arrives with enrolment certificates; until then it runs in the WireGuard mesh.
@@ -46,7 +47,12 @@ function client(server: string): AgentServiceClient {
 }
 
 /** Exchanges a join token for an identity. */
-export async function register(server: string, joinToken: string, hostname: string, agentVersion: string): Promise<RegisterResponse> {
+export async function register(
+  server: string,
+  joinToken: string,
+  hostname: string,
+  agentVersion: string,
+): Promise<RegisterResponse> {
   const c = client(server);
   try {
     return await new Promise<RegisterResponse>((resolve, reject) =>
@@ -86,8 +92,12 @@ export class AgentChannel {
 
   private call<Req, Res>(method: Unary<Req, Res>, request: Req): Promise<Res> {
     return new Promise<Res>((resolve, reject) =>
-      method.call(this.client, request, this.metadata(), { deadline: Date.now() + CALL_DEADLINE_MS }, (error, response) =>
-        error ? reject(error) : resolve(response),
+      method.call(
+        this.client,
+        request,
+        this.metadata(),
+        { deadline: Date.now() + CALL_DEADLINE_MS },
+        (error, response) => (error ? reject(error) : resolve(response)),
       ),
     );
   }

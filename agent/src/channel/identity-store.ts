@@ -13,7 +13,11 @@ const FILE = "identity.json";
 export async function loadIdentity(stateDir: string): Promise<AgentIdentity | undefined> {
   try {
     const parsed = JSON.parse(await readFile(join(stateDir, FILE), "utf8")) as Partial<AgentIdentity>;
-    if (typeof parsed.agentId === "string" && typeof parsed.credential === "string" && typeof parsed.server === "string") {
+    if (
+      typeof parsed.agentId === "string" &&
+      typeof parsed.credential === "string" &&
+      typeof parsed.server === "string"
+    ) {
       return { agentId: parsed.agentId, credential: parsed.credential, server: parsed.server };
     }
     throw new Error(`${join(stateDir, FILE)} is malformed; delete it and join again`);

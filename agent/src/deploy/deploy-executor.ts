@@ -14,7 +14,11 @@ export interface DeployExecutorOptions {
   stopGraceSeconds: number;
 }
 
-export async function executeDeploy(ctx: WorkContext, spec: DeploySpec, options: DeployExecutorOptions): Promise<WorkResult> {
+export async function executeDeploy(
+  ctx: WorkContext,
+  spec: DeploySpec,
+  options: DeployExecutorOptions,
+): Promise<WorkResult> {
   const { docker } = options;
   await ctx.reportPhase(WorkPhase.WORK_PHASE_PULLING);
   ctx.log.line(`==> Pulling ${spec.imageRef}`);
@@ -45,11 +49,15 @@ export async function executeDeploy(ctx: WorkContext, spec: DeploySpec, options:
     });
   } catch (error) {
     const logs = await tailLogs(docker, id);
-    await docker.getContainer(id).remove({ force: true }).catch(() => {});
+    await docker
+      .getContainer(id)
+      .remove({ force: true })
+      .catch(() => {});
     throw new WorkFailure(`${(error as Error).message}${logs ? `; its last output:\n${logs}` : ""}`);
   }
   const removed = await removeReplicas(docker, replicaLabels, id, options.stopGraceSeconds);
-  if (removed.length > 0) ctx.log.line(`==> Removed ${removed.length} older container(s) of replica ${spec.replicaIndex}`);
+  if (removed.length > 0)
+    ctx.log.line(`==> Removed ${removed.length} older container(s) of replica ${spec.replicaIndex}`);
   return {
     outcome: "succeeded",
     result: { $case: "deploy", value: { containerId: id, host: options.publishHost, port: hostPort } },

@@ -14,8 +14,7 @@ export async function checkoutCommit(
   branch: string,
   options: Pick<RunOptions, "signal" | "onOutput" | "killGraceMs">,
 ): Promise<void> {
-  const git = (args: string[], label: string) =>
-    runProcess("git", args, { ...options, cwd: dir, env: GIT_ENV, label });
+  const git = (args: string[], label: string) => runProcess("git", args, { ...options, cwd: dir, env: GIT_ENV, label });
   await git(["init", "--quiet"], "git init");
   await git(["remote", "add", "origin", gitUrl], "git remote add");
   try {

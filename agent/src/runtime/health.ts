@@ -22,7 +22,9 @@ export async function waitUntilAnswering(
     if (await options.isDead()) throw new Error("the container exited before it answered");
     await delay(250, options.signal);
   }
-  throw new Error(`the replica did not answer on port ${port} within ${Math.round(options.timeoutMs / 1000)} s (${lastProblem})`);
+  throw new Error(
+    `the replica did not answer on port ${port} within ${Math.round(options.timeoutMs / 1000)} s (${lastProblem})`,
+  );
 }
 
 function probe(host: string, port: number): Promise<number> {

@@ -5,7 +5,12 @@ import { runProcess, type RunOptions } from "./process.js";
 
 type Opts = Pick<RunOptions, "signal" | "onOutput" | "killGraceMs">;
 
-export async function buildImage(contextDir: string, containerfile: string, imageRef: string, options: Opts): Promise<void> {
+export async function buildImage(
+  contextDir: string,
+  containerfile: string,
+  imageRef: string,
+  options: Opts,
+): Promise<void> {
   await runProcess("podman", ["build", "--layers", "--file", containerfile, "--tag", imageRef, contextDir], {
     ...options,
     label: "podman build",

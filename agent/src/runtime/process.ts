@@ -25,7 +25,15 @@ export interface RunOptions {
   label?: string;
 }
 
-const BASE_ENV_KEYS = ["PATH", "HOME", "LANG", "TMPDIR", "XDG_RUNTIME_DIR", "CONTAINERS_CONF", "CONTAINERS_REGISTRIES_CONF"];
+const BASE_ENV_KEYS = [
+  "PATH",
+  "HOME",
+  "LANG",
+  "TMPDIR",
+  "XDG_RUNTIME_DIR",
+  "CONTAINERS_CONF",
+  "CONTAINERS_REGISTRIES_CONF",
+];
 
 function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
@@ -75,7 +83,8 @@ export function runProcess(command: string, args: string[], options: RunOptions 
       signalGroup("SIGKILL");
       if (options.signal?.aborted) reject(new ProcessError(`${label} was stopped`, code, signal));
       else if (code === 0) resolve();
-      else reject(new ProcessError(`${label} exited with ${signal ? `signal ${signal}` : `code ${code}`}`, code, signal));
+      else
+        reject(new ProcessError(`${label} exited with ${signal ? `signal ${signal}` : `code ${code}`}`, code, signal));
     });
   });
 }

@@ -46,7 +46,10 @@ export async function createAgent(
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      await audit(trx, actor, "agent.create", `agent:${agent.id}`, { name: input.name, capabilities: input.capabilities });
+      await audit(trx, actor, "agent.create", `agent:${agent.id}`, {
+        name: input.name,
+        capabilities: input.capabilities,
+      });
       return agent;
     });
     return { agent, joinToken };
@@ -61,7 +64,11 @@ export class EnrolmentError extends Error {
 }
 
 /** Spends a join token: returns the agent's id and its new credential, or throws EnrolmentError. */
-export async function enrolAgent(db: Db, joinToken: string, hostname: string): Promise<{ agentId: string; credential: string }> {
+export async function enrolAgent(
+  db: Db,
+  joinToken: string,
+  hostname: string,
+): Promise<{ agentId: string; credential: string }> {
   const credential = secret("sac");
   const agent = await db
     .updateTable("agents")
@@ -89,7 +96,11 @@ export interface AuthenticatedAgent {
 }
 
 /** The agent whose credential this is, or undefined (unknown, wrong or revoked). */
-export async function authenticateAgent(db: Db, agentId: string, credential: string): Promise<AuthenticatedAgent | undefined> {
+export async function authenticateAgent(
+  db: Db,
+  agentId: string,
+  credential: string,
+): Promise<AuthenticatedAgent | undefined> {
   if (!/^[0-9a-f-]{36}$/.test(agentId)) return undefined;
   const agent = await db
     .updateTable("agents")
@@ -99,7 +110,9 @@ export async function authenticateAgent(db: Db, agentId: string, credential: str
     .where("revoked_at", "is", null)
     .returning(["id", "org_id", "capabilities", "slots"])
     .executeTakeFirst();
-  return agent ? { id: agent.id, orgId: agent.org_id, capabilities: agent.capabilities, slots: agent.slots } : undefined;
+  return agent
+    ? { id: agent.id, orgId: agent.org_id, capabilities: agent.capabilities, slots: agent.slots }
+    : undefined;
 }
 
 export async function listAgents(db: Db, orgId: string): Promise<Agent[]> {

@@ -36,7 +36,7 @@ import {
   type DeployItemOutcome,
 } from "../deployments/deployment-repository.js";
 import { authenticateAgent, enrolAgent, EnrolmentError, type AuthenticatedAgent } from "./enrolment.js";
-import { RpcError, invalidArgument, permissionDenied, unauthenticated } from "./grpc-errors.js";
+import { RpcError, invalidArgument, unauthenticated } from "./grpc-errors.js";
 import type { SessionHub } from "./session-hub.js";
 import { notifyWorkAvailable } from "./work-notifier.js";
 
@@ -119,7 +119,12 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
       .where("id", "=", build.service_id)
       .executeTakeFirstOrThrow();
     return {
-      ref: { kind: WorkKind.WORK_KIND_BUILD, id: build.id, leaseToken: build.lease_token ?? "", attempt: build.attempt },
+      ref: {
+        kind: WorkKind.WORK_KIND_BUILD,
+        id: build.id,
+        leaseToken: build.lease_token ?? "",
+        attempt: build.attempt,
+      },
       leaseExpiresAt: build.lease_expires_at ?? undefined,
       spec: {
         $case: "build",
@@ -169,7 +174,12 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
     register: (call, callback) => {
       const { joinToken, hostname, protocolVersion } = call.request;
       if (protocolVersion !== PROTOCOL_VERSION) {
-        callback(new RpcError(status.FAILED_PRECONDITION, `protocol version ${protocolVersion} is not supported; this control plane speaks ${PROTOCOL_VERSION}`));
+        callback(
+          new RpcError(
+            status.FAILED_PRECONDITION,
+            `protocol version ${protocolVersion} is not supported; this control plane speaks ${PROTOCOL_VERSION}`,
+          ),
+        );
         return;
       }
       if (!joinToken) {
@@ -182,7 +192,9 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
           callback(null, { agentId: result.agentId, credential: result.credential });
         },
         (error: unknown) =>
-          callback(error instanceof EnrolmentError ? unauthenticated(error.message) : toServiceError("Register", error)),
+          callback(
+            error instanceof EnrolmentError ? unauthenticated(error.message) : toServiceError("Register", error),
+          ),
       );
     },
 
@@ -246,17 +258,19 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
       const ref = checkRef(request.work);
       const actor = `agent:${agent.id}`;
       if (ref.kind === WorkKind.WORK_KIND_BUILD) {
-        const phase = ({
-          [WorkPhase.WORK_PHASE_CLONING]: "cloning",
-          [WorkPhase.WORK_PHASE_BUILDING]: "building",
-          [WorkPhase.WORK_PHASE_PUSHING]: "pushing",
-        } as const)[request.phase as number];
+        const phase = (
+          {
+            [WorkPhase.WORK_PHASE_CLONING]: "cloning",
+            [WorkPhase.WORK_PHASE_BUILDING]: "building",
+            [WorkPhase.WORK_PHASE_PUSHING]: "pushing",
+          } as const
+        )[request.phase as number];
         if (!phase) throw invalidArgument("a build's phase must be CLONING, BUILDING or PUSHING");
         await advanceBuild(db, { id: ref.id, leaseToken: ref.leaseToken, phase, actor });
       } else {
-        const phase = ({ [WorkPhase.WORK_PHASE_PULLING]: "pulling", [WorkPhase.WORK_PHASE_STARTING]: "starting" } as const)[
-          request.phase as number
-        ];
+        const phase = (
+          { [WorkPhase.WORK_PHASE_PULLING]: "pulling", [WorkPhase.WORK_PHASE_STARTING]: "starting" } as const
+        )[request.phase as number];
         if (!phase) throw invalidArgument("a deploy item's phase must be PULLING or STARTING");
         await advanceDeployItem(db, { id: ref.id, leaseToken: ref.leaseToken, phase });
       }
@@ -299,7 +313,9 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
         } else if (request.outcome === Outcome.OUTCOME_FAILED) outcome = { status: "failed", reason: error };
         else if (request.outcome === Outcome.OUTCOME_CANCELLED) outcome = { status: "cancelled", reason: error };
         else throw invalidArgument("outcome must be SUCCEEDED, FAILED or CANCELLED");
-        await db.transaction().execute((trx) => finishDeployItem(trx, { id: ref.id, leaseToken: ref.leaseToken, outcome }));
+        await db
+          .transaction()
+          .execute((trx) => finishDeployItem(trx, { id: ref.id, leaseToken: ref.leaseToken, outcome }));
       }
       return {};
     }),
@@ -311,7 +327,13 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
       const target = await trx
         .selectFrom("builds")
         .innerJoin("services", "services.id", "builds.service_id")
-        .select(["services.id as service_id", "services.project_id", "services.replicas", "services.auto_deploy", "builds.commit_sha"])
+        .select([
+          "services.id as service_id",
+          "services.project_id",
+          "services.replicas",
+          "services.auto_deploy",
+          "builds.commit_sha",
+        ])
         .where("builds.id", "=", ref.id)
         .executeTakeFirst();
       if (!target) throw new LeaseLostError(ref.id);

@@ -37,9 +37,12 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { 
         body: Type.Object(
           {
             name: Type.String({ minLength: 1, maxLength: 63, pattern: "^[a-z0-9][a-z0-9-]*$" }),
-            capabilities: Type.Array(Type.Union([Type.Literal("build"), Type.Literal("deploy"), Type.Literal("remediate")]), {
-              minItems: 1,
-            }),
+            capabilities: Type.Array(
+              Type.Union([Type.Literal("build"), Type.Literal("deploy"), Type.Literal("remediate")]),
+              {
+                minItems: 1,
+              },
+            ),
             labels: Type.Optional(
               Type.Record(Type.String({ pattern: "^[a-z0-9][a-z0-9._/-]{0,62}$" }), Type.String({ maxLength: 255 }), {
                 maxProperties: 32,
@@ -64,9 +67,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { 
     },
   );
 
-  app.get(
-    "/agents",
-    { schema: { tags: ["agents"], response: { 200: Type.Array(AgentView) } } },
-    async (request) => (await listAgents(db, request.actor.orgId)).map(agentView),
+  app.get("/agents", { schema: { tags: ["agents"], response: { 200: Type.Array(AgentView) } } }, async (request) =>
+    (await listAgents(db, request.actor.orgId)).map(agentView),
   );
 };

@@ -35,7 +35,12 @@ export const requireAuthentication = fp<{ bootstrapToken: string }>(
       const token = header?.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : undefined;
       // Comparing digests keeps the comparison constant-time whatever the presented length.
       if (!token || !timingSafeEqual(digest(token), expected)) throw unauthorized();
-      request.actor = { userId: BOOTSTRAP_ADMIN_ID, orgId: DEFAULT_ORG_ID, role: "admin", label: `user:${BOOTSTRAP_ADMIN_ID}` };
+      request.actor = {
+        userId: BOOTSTRAP_ADMIN_ID,
+        orgId: DEFAULT_ORG_ID,
+        role: "admin",
+        label: `user:${BOOTSTRAP_ADMIN_ID}`,
+      };
     });
   },
   { name: "require-authentication" },

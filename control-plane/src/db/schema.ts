@@ -6,27 +6,12 @@ type CreatedAt = ColumnType<Date, never, never>;
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
 export type BuildStatus =
-  | "pending"
-  | "claimed"
-  | "cloning"
-  | "building"
-  | "pushing"
-  | "completed"
-  | "failed"
-  | "cancelled";
+  "pending" | "claimed" | "cloning" | "building" | "pushing" | "completed" | "failed" | "cancelled";
 
 export type DeploymentStatus = "pending" | "in_progress" | "succeeded" | "failed" | "cancelled";
 
 export type DeployItemStatus =
-  | "pending"
-  | "claimed"
-  | "pulling"
-  | "starting"
-  | "running"
-  | "failed"
-  | "cancelled"
-  | "lost"
-  | "superseded";
+  "pending" | "claimed" | "pulling" | "starting" | "running" | "failed" | "cancelled" | "lost" | "superseded";
 
 export interface OrganizationsTable {
   id: Generated<string>;

@@ -162,7 +162,9 @@ async function settleDeployment(trx: Transaction<Database>, deploymentId: string
     .select(["status", "status_reason"])
     .where("deployment_id", "=", deploymentId)
     .execute();
-  const unfinished = items.some((i) => i.status === "pending" || (LEASED_DEPLOY_ITEM_STATUSES as readonly string[]).includes(i.status));
+  const unfinished = items.some(
+    (i) => i.status === "pending" || (LEASED_DEPLOY_ITEM_STATUSES as readonly string[]).includes(i.status),
+  );
   if (unfinished || deployment.finished_at) return;
   const failure = items.find((i) => i.status !== "running");
   await trx

@@ -79,7 +79,10 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (ap
         .orderBy("created_at", "desc")
         .limit(request.query.limit)
         .execute();
-      const items = await itemsOf(db, deployments.map((d) => d.id));
+      const items = await itemsOf(
+        db,
+        deployments.map((d) => d.id),
+      );
       return deployments.map((d) => deploymentView(d, items));
     },
   );

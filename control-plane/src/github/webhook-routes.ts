@@ -53,7 +53,8 @@ export const githubWebhookRoutes: FastifyPluginAsync<{ db: Db; webhookSecret: st
     } catch {
       return reply.status(400).send({ error: "body is not valid JSON", statusCode: 400 });
     }
-    const action = typeof (payload as { action?: unknown })?.action === "string" ? (payload as { action: string }).action : null;
+    const action =
+      typeof (payload as { action?: unknown })?.action === "string" ? (payload as { action: string }).action : null;
 
     if (event === "push") {
       let push;

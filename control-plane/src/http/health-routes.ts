@@ -19,6 +19,8 @@ export const healthRoutes: FastifyPluginAsync<{ db: Db; redis: Redis }> = async 
       ),
     ]);
     const ready = checks.every(([, state]) => state === "ok");
-    return reply.status(ready ? 200 : 503).send({ status: ready ? "ready" : "not ready", checks: Object.fromEntries(checks) });
+    return reply
+      .status(ready ? 200 : 503)
+      .send({ status: ready ? "ready" : "not ready", checks: Object.fromEntries(checks) });
   });
 };

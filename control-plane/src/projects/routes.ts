@@ -8,7 +8,8 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, 
   app.post(
     "/projects",
     { schema: { tags: ["projects"], body: ProjectBody, response: { 201: ProjectView } } },
-    async (request, reply) => reply.status(201).send(projectView(await createProject(db, request.actor, request.body.name))),
+    async (request, reply) =>
+      reply.status(201).send(projectView(await createProject(db, request.actor, request.body.name))),
   );
 
   app.get(
@@ -35,7 +36,13 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, 
 
   app.get(
     "/projects/:projectId/services",
-    { schema: { tags: ["services"], params: Type.Object({ projectId: Uuid }), response: { 200: Type.Array(ServiceView) } } },
+    {
+      schema: {
+        tags: ["services"],
+        params: Type.Object({ projectId: Uuid }),
+        response: { 200: Type.Array(ServiceView) },
+      },
+    },
     async (request) => (await listServices(db, request.actor.orgId, request.params.projectId)).map(serviceView),
   );
 

@@ -1,0 +1,98 @@
+// Runs the real control plane and agent as child processes (from their built dist/), and waits for
+// the log line that says each is ready, so tests synchronise on facts rather than sleeps.
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+export const CONTROL_PLANE_MAIN = `${ROOT}control-plane/dist/main.js`;
+export const AGENT_MAIN = `${ROOT}agent/dist/main.js`;
+
+export interface ChildHandle {
+  process: ChildProcess;
+  /** Every line the process printed so far (stdout and stderr). */
+  lines: string[];
+  stop(): Promise<void>;
+}
+
+function launch(main: string, env: Record<string, string>): ChildHandle {
+  const child = spawn(process.execPath, [main], {
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream) createInterface({ input: stream }).on("line", (line) => lines.push(line));
+  }
+  return {
+    process: child,
+    lines,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const kill = setTimeout(() => child.kill("SIGKILL"), 15_000);
+        child.once("exit", () => {
+          clearTimeout(kill);
+          resolve();
+        });
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+/** Resolves with the first JSON log line for which `match` returns a value; rejects if the process exits first. */
+function waitForLine<T>(
+  handle: ChildHandle,
+  match: (entry: Record<string, unknown>) => T | undefined,
+  what: string,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const check = (line: string) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return false;
+      }
+      const found = match(entry);
+      if (found === undefined) return false;
+      cleanup();
+      resolve(found);
+      return true;
+    };
+    for (const line of handle.lines) if (check(line)) return;
+    const streams = [handle.process.stdout, handle.process.stderr].filter((s) => s !== null);
+    const readers = streams.map((input) => createInterface({ input }));
+    const onExit = () => {
+      cleanup();
+      reject(new Error(`${what}: process exited first:\n${handle.lines.slice(-30).join("\n")}`));
+    };
+    readers.forEach((reader) => reader.on("line", check));
+    handle.process.once("exit", onExit);
+    function cleanup() {
+      readers.forEach((reader) => reader.close());
+      handle.process.off("exit", onExit);
+    }
+  });
+}
+
+export interface ControlPlaneProcess extends ChildHandle {
+  httpUrl: string;
+  grpcAddress: string;
+}
+
+export async function startControlPlaneProcess(env: Record<string, string>): Promise<ControlPlaneProcess> {
+  const handle = launch(CONTROL_PLANE_MAIN, { HTTP_PORT: "0", GRPC_PORT: "0", ...env });
+  const ready = await waitForLine(
+    handle,
+    (e) => (e.msg === "control plane ready" ? { httpUrl: String(e.httpUrl), grpcPort: Number(e.grpcPort) } : undefined),
+    "control plane",
+  );
+  return { ...handle, httpUrl: ready.httpUrl, grpcAddress: `127.0.0.1:${ready.grpcPort}` };
+}
+
+export async function startAgentProcess(env: Record<string, string>): Promise<ChildHandle> {
+  const handle = launch(AGENT_MAIN, env);
+  await waitForLine(handle, (e) => (e.msg === "agent running" ? true : undefined), "agent");
+  return handle;
+}
