@@ -22,6 +22,7 @@ import {
   advanceBuild,
   claimNextBuild,
   finishBuild,
+  leaseKey,
   renewBuildLeases,
   type BuildOutcome,
 } from "../builds/build-repository.js";
@@ -246,7 +247,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
         ...(await renewDeployLeases(db, agent.id, items, leaseSeconds)),
       ]);
       const verdicts: LeaseVerdict[] = request.held.map((ref) => {
-        const expires = renewed.get(ref.id);
+        const expires = renewed.get(leaseKey(ref.id, ref.leaseToken));
         return expires
           ? { work: ref, verdict: Verdict.VERDICT_CONTINUE, reason: "", leaseExpiresAt: expires }
           : { work: ref, verdict: Verdict.VERDICT_LOST, reason: "the lease is no longer held by this agent" };

@@ -170,7 +170,10 @@ export async function finishBuild(
   return build;
 }
 
-/** Extends the lease of every build the agent still holds; returns the ids it renewed. */
+/** Identifies one claim of one work item in the maps the renew functions return. */
+export const leaseKey = (id: string, leaseToken: string) => `${id}/${leaseToken}`;
+
+/** Extends the lease of every build the agent still holds; returns the new expiry by leaseKey. */
 export async function renewBuildLeases(
   db: Executor,
   agentId: string,
@@ -178,14 +181,14 @@ export async function renewBuildLeases(
   leaseSeconds: number,
 ): Promise<Map<string, Date>> {
   if (held.length === 0) return new Map();
-  const result = await sql<{ id: string; lease_expires_at: Date }>`
+  const result = await sql<{ id: string; lease_token: string; lease_expires_at: Date }>`
     UPDATE builds b
     SET lease_expires_at = now() + make_interval(secs => ${leaseSeconds})
     FROM unnest(${held.map((h) => h.id)}::uuid[], ${held.map((h) => h.leaseToken)}::uuid[]) AS h(id, lease_token)
     WHERE b.id = h.id AND b.lease_token = h.lease_token AND b.claimed_by = ${agentId}
       AND b.status = ANY(${[...LEASED_BUILD_STATUSES]}::build_status[])
-    RETURNING b.id, b.lease_expires_at`.execute(db);
-  return new Map(result.rows.map((row) => [row.id, row.lease_expires_at]));
+    RETURNING b.id, b.lease_token, b.lease_expires_at`.execute(db);
+  return new Map(result.rows.map((row) => [leaseKey(row.id, row.lease_token), row.lease_expires_at]));
 }
 
 /**

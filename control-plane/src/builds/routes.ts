@@ -63,17 +63,19 @@ export const buildRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { 
       schema: {
         tags: ["builds"],
         params: Type.Object({ serviceId: Uuid }),
-        body: Type.Optional(
-          Type.Object(
-            { commitSha: Type.Optional(Type.String({ pattern: "^[0-9a-f]{40}$" })) },
-            { additionalProperties: false },
-          ),
+        body: Type.Object(
+          { commitSha: Type.Optional(Type.String({ pattern: "^[0-9a-f]{40}$" })) },
+          { additionalProperties: false },
         ),
         response: { 202: BuildView },
       },
+      // Pressing "Deploy" sends no body at all: treat it as {} (build the branch head).
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
     },
     async (request, reply) => {
-      const build = await triggerBuild(db, request.actor, request.params.serviceId, request.body?.commitSha);
+      const build = await triggerBuild(db, request.actor, request.params.serviceId, request.body.commitSha);
       return reply.status(202).send(buildView(build));
     },
   );

@@ -3,7 +3,7 @@
 import { sql, type Transaction } from "kysely";
 import type { Db } from "../db/database.js";
 import type { Database, Deployment, DeployItemStatus, DeployWorkItem } from "../db/schema.js";
-import { LeaseLostError } from "../builds/build-repository.js";
+import { LeaseLostError, leaseKey } from "../builds/build-repository.js";
 
 type Executor = Db | Transaction<Database>;
 
@@ -200,14 +200,14 @@ export async function renewDeployLeases(
   leaseSeconds: number,
 ): Promise<Map<string, Date>> {
   if (held.length === 0) return new Map();
-  const result = await sql<{ id: string; lease_expires_at: Date }>`
+  const result = await sql<{ id: string; lease_token: string; lease_expires_at: Date }>`
     UPDATE deploy_work_items w
     SET lease_expires_at = now() + make_interval(secs => ${leaseSeconds})
     FROM unnest(${held.map((h) => h.id)}::uuid[], ${held.map((h) => h.leaseToken)}::uuid[]) AS h(id, lease_token)
     WHERE w.id = h.id AND w.lease_token = h.lease_token AND w.claimed_by = ${agentId}
       AND w.status = ANY(${[...LEASED_DEPLOY_ITEM_STATUSES]}::deploy_item_status[])
-    RETURNING w.id, w.lease_expires_at`.execute(db);
-  return new Map(result.rows.map((row) => [row.id, row.lease_expires_at]));
+    RETURNING w.id, w.lease_token, w.lease_expires_at`.execute(db);
+  return new Map(result.rows.map((row) => [leaseKey(row.id, row.lease_token), row.lease_expires_at]));
 }
 
 /**

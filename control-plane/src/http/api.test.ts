@@ -1,0 +1,175 @@
+// The REST API through the real app: authentication on every route, validation, and the happy path.
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../../../test-support/database.js";
+import { startGitServer, type GitServer } from "../../../test-support/git-server.js";
+import { createRepo } from "../../../test-support/git-repo.js";
+import { buildApp } from "./app.js";
+
+const TOKEN = randomBytes(32).toString("hex");
+
+describe("REST API", () => {
+  let database: TestDatabase;
+  let redis: Redis;
+  let app: FastifyInstance;
+  let gitRoot: string;
+  let git: GitServer;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    redis = new Redis("redis://127.0.0.1:6379", { lazyConnect: true });
+    app = await buildApp({
+      config: { GITHUB_WEBHOOK_SECRET: "x".repeat(32), SLIPWAY_BOOTSTRAP_TOKEN: TOKEN, LOG_LEVEL: "silent" },
+      db: database.db,
+      redis,
+    });
+    gitRoot = await mkdtemp(join(tmpdir(), "slipway-api-git-"));
+    git = await startGitServer(gitRoot);
+  });
+
+  afterAll(async () => {
+    await app.close();
+    redis.disconnect();
+    await git.close();
+    await rm(gitRoot, { recursive: true, force: true });
+    await database.drop();
+  });
+
+  const call = (method: "GET" | "POST", url: string, payload?: unknown, token: string | null = TOKEN) =>
+    app.inject({
+      method,
+      url,
+      payload: payload as never,
+      headers: token === null ? {} : { authorization: `Bearer ${token}` },
+    });
+
+  it("requires the bootstrap token on every API route, and says nothing else without it", async () => {
+    const routes = app
+      .printRoutes({ commonPrefix: false })
+      .split("\n")
+      .filter((line) => line.includes("/api/"));
+    expect(routes.length).toBeGreaterThan(5);
+    const id = "00000000-0000-4000-8000-000000000000";
+    const probes: ["GET" | "POST", string][] = [
+      ["GET", "/api/projects"],
+      ["POST", "/api/projects"],
+      ["GET", `/api/projects/${id}/services`],
+      ["POST", `/api/projects/${id}/services`],
+      ["GET", `/api/services/${id}`],
+      ["POST", `/api/services/${id}/builds`],
+      ["GET", "/api/builds"],
+      ["GET", `/api/builds/${id}`],
+      ["GET", `/api/builds/${id}/logs`],
+      ["GET", `/api/services/${id}/deployments`],
+      ["GET", `/api/deployments/${id}`],
+      ["GET", "/api/agents"],
+      ["POST", "/api/agents"],
+      ["GET", "/api/webhook-deliveries"],
+    ];
+    for (const [method, url] of probes) {
+      for (const token of [null, "wrong-token", `${TOKEN}x`]) {
+        const response = await call(method, url, method === "POST" ? {} : undefined, token);
+        expect(response.statusCode, `${method} ${url}`).toBe(401);
+        expect(response.json()).toEqual({ error: "authentication required", statusCode: 401 });
+      }
+    }
+  });
+
+  it("leaves health checks and the webhook open", async () => {
+    expect((await call("GET", "/healthz", undefined, null)).json()).toEqual({ status: "ok" });
+    const ready = await call("GET", "/readyz", undefined, null);
+    expect(ready.json()).toEqual({ status: "ready", checks: { postgres: "ok", redis: "ok" } });
+    expect((await call("GET", "/", undefined, null)).body).toContain("Slipway");
+  });
+
+  it("creates a project and a service, and refuses duplicates and bad input with a reason", async () => {
+    const project = await call("POST", "/api/projects", { name: "shop" });
+    expect(project.statusCode).toBe(201);
+    const projectId = project.json().id as string;
+    expect((await call("POST", "/api/projects", { name: "shop" })).json()).toEqual({
+      error: "a project named shop already exists",
+      statusCode: 409,
+    });
+    const bad = await call("POST", "/api/projects", { name: "Shop With Spaces" });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error).toMatch(/name/);
+
+    const base = { name: "web", gitUrl: "https://example.invalid/a/b.git", branch: "main", containerPort: 8080 };
+    const badServices = [
+      { ...base, gitUrl: "https://user:secret@example.invalid/a/b.git" },
+      { ...base, gitUrl: "file:///etc" },
+      { ...base, containerPort: 70000 },
+      { ...base, rootDir: "../outside" },
+      { ...base, branch: "has space" },
+      { ...base, unknown: true },
+    ];
+    for (const body of badServices) {
+      const response = await call("POST", `/api/projects/${projectId}/services`, body);
+      expect(response.statusCode, JSON.stringify(body)).toBe(400);
+      expect(response.json().error).not.toContain("secret");
+    }
+    const service = await call("POST", `/api/projects/${projectId}/services`, base);
+    expect(service.statusCode).toBe(201);
+    expect(service.json()).toMatchObject({ ...base, projectId, rootDir: "", replicas: 1, githubRepoId: null });
+    expect((await call("POST", `/api/projects/${projectId}/services`, base)).statusCode).toBe(409);
+    expect((await call("GET", `/api/services/${service.json().id}`)).json()).toMatchObject(base);
+
+    const missing = await call("POST", `/api/projects/00000000-0000-4000-8000-000000000000/services`, base);
+    expect(missing.json()).toEqual({
+      error: "project 00000000-0000-4000-8000-000000000000 not found",
+      statusCode: 404,
+    });
+    expect((await call("GET", "/api/builds/not-a-uuid")).statusCode).toBe(400);
+  });
+
+  it("triggers a build of the branch head, lists it, and shows its history", async () => {
+    const repo = await createRepo(gitRoot, "manual");
+    const sha = await repo.commit({ "README.md": "hello\n" }, "Initial");
+    const projectId = (await call("POST", "/api/projects", { name: "manual" })).json().id as string;
+    const serviceId = (
+      await call("POST", `/api/projects/${projectId}/services`, {
+        name: "web",
+        gitUrl: `${git.url}${repo.path}`,
+        branch: "main",
+        containerPort: 8080,
+      })
+    ).json().id as string;
+
+    const triggered = await call("POST", `/api/services/${serviceId}/builds`);
+    expect(triggered.statusCode).toBe(202);
+    expect(triggered.json()).toMatchObject({ serviceId, commitSha: sha, status: "pending", trigger: "manual" });
+
+    const listed = await call("GET", `/api/builds?serviceId=${serviceId}`);
+    expect(listed.json().map((b: { id: string }) => b.id)).toEqual([triggered.json().id]);
+    const detail = await call("GET", `/api/builds/${triggered.json().id}`);
+    expect(detail.json().history).toMatchObject([{ from: null, to: "pending", actor: expect.stringMatching(/^user:/) }]);
+
+    const audit = await database.db.selectFrom("audit_log").select(["action", "target"]).execute();
+    expect(audit.map((a) => a.action)).toEqual(
+      expect.arrayContaining(["project.create", "service.create", "build.trigger"]),
+    );
+
+    const wrongBranch = await call("POST", `/api/projects/${projectId}/services`, {
+      name: "other",
+      gitUrl: `${git.url}${repo.path}`,
+      branch: "nope",
+      containerPort: 8080,
+    });
+    const failed = await call("POST", `/api/services/${wrongBranch.json().id}/builds`);
+    expect(failed.json()).toEqual({ error: "branch nope does not exist in the service's repository", statusCode: 422 });
+  });
+
+  it("creates an agent with a one-time join token that is never listed", async () => {
+    const created = await call("POST", "/api/agents", { name: "builder-1", capabilities: ["build", "deploy"] });
+    expect(created.statusCode).toBe(201);
+    expect(created.json().joinToken).toMatch(/^sjt_/);
+    const listed = await call("GET", "/api/agents");
+    expect(JSON.stringify(listed.json())).not.toContain(created.json().joinToken);
+    expect((await call("POST", "/api/agents", { name: "x", capabilities: ["fly"] })).statusCode).toBe(400);
+  });
+});
