@@ -5,21 +5,9 @@ const run = promisify(execFile);
 
 /** Containers (running or not) carrying a label, via the podman CLI. */
 export async function containersWithLabel(label: string): Promise<{ id: string; running: boolean }[]> {
-  const { stdout } = await run("podman", [
-    "ps",
-    "--all",
-    "--filter",
-    `label=${label}`,
-    "--format",
-    "{{.ID}} {{.State}}",
-  ]);
-  return stdout
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => {
-      const [id = "", state = ""] = line.split(" ");
-      return { id, running: state === "running" };
-    });
+  const { stdout } = await run("podman", ["ps", "--all", "--filter", `label=${label}`, "--format", "json"]);
+  const containers = JSON.parse(stdout || "[]") as { Id: string; State: string }[];
+  return containers.map((c) => ({ id: c.Id, running: c.State === "running" }));
 }
 
 export async function removeContainersWithLabel(label: string): Promise<void> {

@@ -54,7 +54,8 @@ describe("agent channel (server side)", () => {
   }
   const claim = (kinds = [WorkKind.WORK_KIND_BUILD, WorkKind.WORK_KIND_DEPLOY]) =>
     rpc(client.claim as Call<{ kinds: WorkKind[] }, { work?: Work }>, { kinds });
-  const report = (work: WorkRef, phase: WorkPhase) => rpc(client.reportStatus as Call<unknown, unknown>, { work, phase });
+  const report = (work: WorkRef, phase: WorkPhase) =>
+    rpc(client.reportStatus as Call<unknown, unknown>, { work, phase });
   const appendLog = (work: WorkRef, seq: number, text: string) =>
     rpc(client.appendLog as Call<unknown, { ackedSeq: number }>, { work, seq, data: Buffer.from(text) });
   const complete = (request: unknown) => rpc(client.complete as Call<unknown, unknown>, request);
@@ -131,7 +132,11 @@ describe("agent channel (server side)", () => {
     const first = await register(joinToken);
     expect(first.credential).toMatch(/^sac_/);
     await expect(register(joinToken)).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
-    const row = await database.db.selectFrom("agents").selectAll().where("id", "=", first.agentId).executeTakeFirstOrThrow();
+    const row = await database.db
+      .selectFrom("agents")
+      .selectAll()
+      .where("id", "=", first.agentId)
+      .executeTakeFirstOrThrow();
     expect(row.join_token_hash).toBeNull();
     expect(JSON.stringify(row)).not.toContain(first.credential);
   });
@@ -140,15 +145,23 @@ describe("agent channel (server side)", () => {
     expect(await codeOf(rpc(client.claim as Call<unknown, unknown>, { kinds: [] }, new Metadata()))).toBe(
       "FAILED_PRECONDITION",
     );
-    expect(await codeOf(rpc(client.claim as Call<unknown, unknown>, { kinds: [] }, metadata({ [METADATA.authorization]: "Bearer sac_wrong" })))).toBe(
-      "UNAUTHENTICATED",
-    );
-    expect(await codeOf(rpc(client.claim as Call<unknown, unknown>, { kinds: [] }, metadata({ [METADATA.agentId]: "not-a-uuid" })))).toBe(
-      "UNAUTHENTICATED",
-    );
-    expect(await codeOf(rpc(client.claim as Call<unknown, unknown>, { kinds: [] }, metadata({ [METADATA.protocol]: "2" })))).toBe(
-      "FAILED_PRECONDITION",
-    );
+    expect(
+      await codeOf(
+        rpc(
+          client.claim as Call<unknown, unknown>,
+          { kinds: [] },
+          metadata({ [METADATA.authorization]: "Bearer sac_wrong" }),
+        ),
+      ),
+    ).toBe("UNAUTHENTICATED");
+    expect(
+      await codeOf(
+        rpc(client.claim as Call<unknown, unknown>, { kinds: [] }, metadata({ [METADATA.agentId]: "not-a-uuid" })),
+      ),
+    ).toBe("UNAUTHENTICATED");
+    expect(
+      await codeOf(rpc(client.claim as Call<unknown, unknown>, { kinds: [] }, metadata({ [METADATA.protocol]: "2" }))),
+    ).toBe("FAILED_PRECONDITION");
   });
 
   it("wakes a connected agent's session stream when work is queued", async () => {

@@ -147,7 +147,9 @@ describe("REST API", () => {
     const listed = await call("GET", `/api/builds?serviceId=${serviceId}`);
     expect(listed.json().map((b: { id: string }) => b.id)).toEqual([triggered.json().id]);
     const detail = await call("GET", `/api/builds/${triggered.json().id}`);
-    expect(detail.json().history).toMatchObject([{ from: null, to: "pending", actor: expect.stringMatching(/^user:/) }]);
+    expect(detail.json().history).toMatchObject([
+      { from: null, to: "pending", actor: expect.stringMatching(/^user:/) },
+    ]);
 
     const audit = await database.db.selectFrom("audit_log").select(["action", "target"]).execute();
     expect(audit.map((a) => a.action)).toEqual(

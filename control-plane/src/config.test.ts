@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "./config.js";
+
+const valid = {
+  DATABASE_URL: "postgres://u:p@127.0.0.1:5432/db",
+  REDIS_URL: "redis://127.0.0.1:6379",
+  GITHUB_WEBHOOK_SECRET: "0123456789abcdef0123",
+  SLIPWAY_BOOTSTRAP_TOKEN: "b".repeat(40),
+};
+
+describe("control plane configuration", () => {
+  it("accepts a complete environment and fills in defaults", () => {
+    expect(loadConfig(valid)).toMatchObject({ REGISTRY_HOST: "registry.internal", HTTP_PORT: 8080, GRPC_PORT: 8081 });
+  });
+
+  it.each([
+    ["DATABASE_URL", undefined, "config: DATABASE_URL is required but not set"],
+    ["DATABASE_URL", "mysql://x", "config: DATABASE_URL must be a postgres:// URL"],
+    ["GITHUB_WEBHOOK_SECRET", "short-secret", "config: GITHUB_WEBHOOK_SECRET must be at least 16 characters"],
+    ["HTTP_PORT", "99999", "config: HTTP_PORT"],
+    [
+      "GITHUB_APP_PRIVATE_KEY",
+      Buffer.from("not a key").toString("base64"),
+      "config: GITHUB_APP_PRIVATE_KEY must be a base64-encoded PEM private key",
+    ],
+    ["REGISTRY_HOST", "https://registry", "config: REGISTRY_HOST must be a host name with an optional :port"],
+  ])("stops on %s=%s with one line naming it, never its value", (name, value, message) => {
+    const env = { ...valid, [name]: value };
+    if (value === undefined) delete (env as Record<string, unknown>)[name];
+    expect(() => loadConfig(env)).toThrow(message);
+    try {
+      loadConfig(env);
+    } catch (error) {
+      expect((error as Error).message.split("\n")).toHaveLength(1);
+      if (value) expect((error as Error).message).not.toContain(value);
+    }
+  });
+});

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Sets everything up on this host and runs the all-in-one stack in the foreground:
+# the control plane, one local agent (build + deploy) and the local registry.
+# Ctrl-C stops the control plane and the agent; system services keep running.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+prepare_host
+prepare_workspace
+
+# Where the stack keeps its secrets, the agent identity and the logs.
+STATE="${SLIPWAY_STACK_DIR:-$REPO_ROOT/.stack}"
+mkdir -p "$STATE"
+chmod 700 "$STATE"
+
+# Secrets are made once and kept (0600) so restarts keep the same token and webhook secret.
+if [ ! -f "$STATE/env" ]; then
+  umask 077
+  {
+    echo "GITHUB_WEBHOOK_SECRET=$(node -p "require('crypto').randomBytes(32).toString('hex')")"
+    echo "SLIPWAY_BOOTSTRAP_TOKEN=$(node -p "require('crypto').randomBytes(32).toString('hex')")"
+  } >"$STATE/env"
+fi
+set -a
+# shellcheck disable=SC1091
+source "$STATE/env"
+DATABASE_URL="${DATABASE_URL:-postgres://slipway:slipway@127.0.0.1:5432/slipway}"
+REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+REGISTRY_HOST="${REGISTRY_HOST:-127.0.0.1:5000}"
+HTTP_HOST="${HTTP_HOST:-127.0.0.1}"
+HTTP_PORT="${HTTP_PORT:-8080}"
+GRPC_HOST="${GRPC_HOST:-127.0.0.1}"
+GRPC_PORT="${GRPC_PORT:-8081}"
+PUBLIC_URL="${PUBLIC_URL:-http://$HTTP_HOST:$HTTP_PORT}"
+set +a
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'echo; echo "==> Stopping"; exit 0' INT TERM
+
+echo "==> Starting the control plane (log: $STATE/control-plane.log)"
+node "$REPO_ROOT/control-plane/dist/main.js" serve >>"$STATE/control-plane.log" 2>&1 &
+pids+=("$!")
+for _ in $(seq 1 100); do
+  if curl -fsS "http://$HTTP_HOST:$HTTP_PORT/healthz" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "${pids[0]}" 2>/dev/null; then
+    echo "slipway: the control plane exited; last lines of its log:" >&2
+    tail -n 20 "$STATE/control-plane.log" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+
+# Enrol the local agent once; afterwards it authenticates with the identity it stored.
+if [ ! -f "$STATE/agent/identity.json" ]; then
+  join_token="$(curl -fsS -X POST "http://$HTTP_HOST:$HTTP_PORT/api/agents" \
+    -H "authorization: Bearer $SLIPWAY_BOOTSTRAP_TOKEN" -H 'content-type: application/json' \
+    -d "{\"name\":\"local-$(date +%s)\",\"capabilities\":[\"build\",\"deploy\"]}" |
+    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).joinToken))')"
+  export SLIPWAY_JOIN_TOKEN="$join_token"
+fi
+echo "==> Starting the local agent (log: $STATE/agent.log)"
+SLIPWAY_SERVER="$GRPC_HOST:$GRPC_PORT" SLIPWAY_STATE_DIR="$STATE/agent" \
+  node "$REPO_ROOT/agent/dist/main.js" >>"$STATE/agent.log" 2>&1 &
+pids+=("$!")
+unset SLIPWAY_JOIN_TOKEN
+
+cat <<MSG
+
+Slipway is running at $PUBLIC_URL
+  API token:         in $STATE/env (SLIPWAY_BOOTSTRAP_TOKEN)
+  GitHub webhook:    $PUBLIC_URL/api/webhooks/github (secret: GITHUB_WEBHOOK_SECRET in $STATE/env)
+  Registry:          http://$REGISTRY_HOST
+  Press Ctrl-C to stop.
+
+MSG
+wait -n "${pids[@]}"
+echo "slipway: a process of the stack exited; see the logs in $STATE" >&2
+exit 1
