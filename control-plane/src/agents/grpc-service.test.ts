@@ -16,13 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test-support/database.js";
 import { loadConfig } from "../config.js";
 import { startControlPlane, type RunningControlPlane } from "../server.js";
-import { BOOTSTRAP_ADMIN_ID, DEFAULT_ORG_ID } from "../db/schema.js";
-import { createProject, createService } from "../projects/project-repository.js";
+import { TEST_ACTOR as actor, seedService } from "../../../test-support/fixtures.js";
 import { insertBuild } from "../builds/build-repository.js";
 import { notifyWorkAvailable } from "./work-notifier.js";
 import { createAgent } from "./enrolment.js";
 
-const actor = { userId: BOOTSTRAP_ADMIN_ID, orgId: DEFAULT_ORG_ID, role: "admin" as const, label: "user:test" };
 const DIGEST = `sha256:${"ab".repeat(32)}`;
 
 type Call<Req, Res> = (req: Req, md: Metadata, cb: (e: ServiceError | null, r: Res) => void) => unknown;
@@ -106,17 +104,12 @@ describe("agent channel (server side)", () => {
       { migrate: false },
     );
     client = new AgentServiceClient(controlPlane.grpcAddress, credentials.createInsecure());
-    const project = await createProject(database.db, actor, "grpc");
-    projectId = project.id;
-    serviceId = (
-      await createService(database.db, actor, project.id, {
-        name: "api",
-        gitUrl: "https://example.invalid/acme/api.git",
-        branch: "main",
-        containerPort: 3000,
-        replicas: 2,
-      })
-    ).id;
+    ({ projectId, serviceId } = await seedService(database.db, {
+      name: "api",
+      gitUrl: "https://example.invalid/acme/api.git",
+      containerPort: 3000,
+      replicas: 2,
+    }));
     const { joinToken } = await createAgent(database.db, actor, { name: "worker", capabilities: ["build", "deploy"] });
     identity = await register(joinToken);
   });

@@ -22,11 +22,11 @@ import {
   advanceBuild,
   claimNextBuild,
   finishBuild,
-  leaseKey,
   renewBuildLeases,
   type BuildOutcome,
 } from "../builds/build-repository.js";
 import { appendLogChunk, MAX_LOG_CHUNK_BYTES } from "../builds/build-logs.js";
+import { leaseKey } from "../leases/leases.js";
 import { imageRefFor } from "../builds/image-ref.js";
 import {
   advanceDeployItem,

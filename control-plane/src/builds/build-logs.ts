@@ -2,7 +2,7 @@
 // so an agent may resend anything it has not seen acknowledged.
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
-import { LeaseLostError } from "./build-repository.js";
+import { BUILD_LEASES, LeaseLostError, holdsLease } from "../leases/leases.js";
 import { LEASED_BUILD_STATUSES } from "./build-status.js";
 
 export const MAX_LOG_CHUNK_BYTES = 256 * 1024;
@@ -20,14 +20,7 @@ export async function appendLogChunk(
     RETURNING seq`.execute(db);
   if (stored.rows.length > 0) return;
   // Nothing stored: either a duplicate (fine) or the lease is gone (the agent must stop).
-  const live = await db
-    .selectFrom("builds")
-    .select("id")
-    .where("id", "=", input.buildId)
-    .where("lease_token", "=", input.leaseToken)
-    .where("status", "in", [...LEASED_BUILD_STATUSES])
-    .executeTakeFirst();
-  if (!live) throw new LeaseLostError(input.buildId);
+  if (!(await holdsLease(db, BUILD_LEASES, input.buildId, input.leaseToken))) throw new LeaseLostError(input.buildId);
 }
 
 export interface LogChunk {

@@ -3,8 +3,7 @@ import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test-support/database.js";
-import { BOOTSTRAP_ADMIN_ID, DEFAULT_ORG_ID } from "../db/schema.js";
-import { createProject, createService } from "../projects/project-repository.js";
+import { TEST_ACTOR as actor, seedService } from "../../../test-support/fixtures.js";
 import { createAgent } from "../agents/enrolment.js";
 import {
   LeaseLostError,
@@ -12,12 +11,10 @@ import {
   claimNextBuild,
   finishBuild,
   insertBuild,
-  leaseKey,
   reapExpiredBuilds,
   renewBuildLeases,
 } from "./build-repository.js";
-
-const actor = { userId: BOOTSTRAP_ADMIN_ID, orgId: DEFAULT_ORG_ID, role: "admin" as const, label: "user:test" };
+import { leaseKey } from "../leases/leases.js";
 
 describe("build repository", () => {
   let database: TestDatabase;
@@ -26,15 +23,7 @@ describe("build repository", () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    const project = await createProject(database.db, actor, "builds");
-    serviceId = (
-      await createService(database.db, actor, project.id, {
-        name: "api",
-        gitUrl: "https://example.invalid/acme/api.git",
-        branch: "main",
-        containerPort: 3000,
-      })
-    ).id;
+    ({ serviceId } = await seedService(database.db));
     for (let i = 0; i < 20; i++) {
       agents.push((await createAgent(database.db, actor, { name: `agent-${i}`, capabilities: ["build"] })).agent.id);
     }

@@ -1,19 +1,11 @@
 // Every write to `builds` happens here, as a guarded statement that records its transition in
 // build_status_history. A zero-row update means the caller no longer owns the build.
 import { sql, type Transaction } from "kysely";
-import type { Db } from "../db/database.js";
+import { BUILD_LEASES, LeaseLostError, holdsLease, renewLeases, type Executor } from "../leases/leases.js";
 import type { Build, BuildStatus, Database } from "../db/schema.js";
 import { LEASED_BUILD_STATUSES, PHASE_PREDECESSORS, type AgentPhase } from "./build-status.js";
 
-type Executor = Db | Transaction<Database>;
-
-/** The caller's lease on a work item is gone: it must stop the work and write nothing more. */
-export class LeaseLostError extends Error {
-  override name = "LeaseLostError";
-  constructor(readonly workId: string) {
-    super(`lease lost on ${workId}: the work was re-queued, cancelled or finished elsewhere`);
-  }
-}
+export { LeaseLostError } from "../leases/leases.js";
 
 export interface NewBuildInput {
   serviceId: string;
@@ -89,18 +81,6 @@ export async function claimNextBuild(db: Executor, agentId: string, leaseSeconds
   return result.rows[0];
 }
 
-/** Whether `leaseToken` is still the live lease on build `id`. */
-async function holdsLease(db: Executor, id: string, leaseToken: string): Promise<boolean> {
-  const row = await db
-    .selectFrom("builds")
-    .select("id")
-    .where("id", "=", id)
-    .where("lease_token", "=", leaseToken)
-    .where("status", "in", [...LEASED_BUILD_STATUSES])
-    .executeTakeFirst();
-  return row !== undefined;
-}
-
 /**
  * Moves a build the agent holds into `phase`. A repeated or out-of-order report for a build the
  * agent still holds changes nothing; a report on a lost lease throws LeaseLostError.
@@ -123,7 +103,7 @@ export async function advanceBuild(
     SELECT id, from_status, ${input.phase}::build_status, ${input.actor} FROM moved
     RETURNING from_status`.execute(db);
   if (moved.rows.length > 0) return;
-  if (!(await holdsLease(db, input.id, input.leaseToken))) throw new LeaseLostError(input.id);
+  if (!(await holdsLease(db, BUILD_LEASES, input.id, input.leaseToken))) throw new LeaseLostError(input.id);
 }
 
 export type BuildOutcome =
@@ -170,26 +150,13 @@ export async function finishBuild(
   return build;
 }
 
-/** Identifies one claim of one work item in the maps the renew functions return. */
-export const leaseKey = (id: string, leaseToken: string) => `${id}/${leaseToken}`;
-
 /** Extends the lease of every build the agent still holds; returns the new expiry by leaseKey. */
-export async function renewBuildLeases(
+export const renewBuildLeases = (
   db: Executor,
   agentId: string,
   held: { id: string; leaseToken: string }[],
   leaseSeconds: number,
-): Promise<Map<string, Date>> {
-  if (held.length === 0) return new Map();
-  const result = await sql<{ id: string; lease_token: string; lease_expires_at: Date }>`
-    UPDATE builds b
-    SET lease_expires_at = now() + make_interval(secs => ${leaseSeconds})
-    FROM unnest(${held.map((h) => h.id)}::uuid[], ${held.map((h) => h.leaseToken)}::uuid[]) AS h(id, lease_token)
-    WHERE b.id = h.id AND b.lease_token = h.lease_token AND b.claimed_by = ${agentId}
-      AND b.status = ANY(${[...LEASED_BUILD_STATUSES]}::build_status[])
-    RETURNING b.id, b.lease_token, b.lease_expires_at`.execute(db);
-  return new Map(result.rows.map((row) => [leaseKey(row.id, row.lease_token), row.lease_expires_at]));
-}
+) => renewLeases(db, BUILD_LEASES, agentId, held, leaseSeconds);
 
 /**
  * Re-queues builds whose lease expired, or fails them once they have used max_attempts. Safe to run

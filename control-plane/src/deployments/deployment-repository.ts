@@ -3,11 +3,9 @@
 import { sql, type Transaction } from "kysely";
 import type { Db } from "../db/database.js";
 import type { Database, Deployment, DeployItemStatus, DeployWorkItem } from "../db/schema.js";
-import { LeaseLostError, leaseKey } from "../builds/build-repository.js";
+import { DEPLOY_ITEM_LEASES, LeaseLostError, holdsLease, renewLeases, type Executor } from "../leases/leases.js";
 
-type Executor = Db | Transaction<Database>;
-
-export const LEASED_DEPLOY_ITEM_STATUSES = ["claimed", "pulling", "starting"] as const satisfies DeployItemStatus[];
+export const LEASED_DEPLOY_ITEM_STATUSES = DEPLOY_ITEM_LEASES.leased;
 
 export type DeployPhase = "pulling" | "starting";
 
@@ -86,17 +84,6 @@ export async function claimNextDeployItem(
   return result.rows[0];
 }
 
-async function holdsItemLease(db: Executor, id: string, leaseToken: string): Promise<boolean> {
-  const row = await db
-    .selectFrom("deploy_work_items")
-    .select("id")
-    .where("id", "=", id)
-    .where("lease_token", "=", leaseToken)
-    .where("status", "in", [...LEASED_DEPLOY_ITEM_STATUSES])
-    .executeTakeFirst();
-  return row !== undefined;
-}
-
 export async function advanceDeployItem(
   db: Executor,
   input: { id: string; leaseToken: string; phase: DeployPhase },
@@ -109,7 +96,7 @@ export async function advanceDeployItem(
     .where("status", "in", PHASE_PREDECESSORS[input.phase])
     .executeTakeFirst();
   if (moved.numUpdatedRows > 0n) return;
-  if (!(await holdsItemLease(db, input.id, input.leaseToken))) throw new LeaseLostError(input.id);
+  if (!(await holdsLease(db, DEPLOY_ITEM_LEASES, input.id, input.leaseToken))) throw new LeaseLostError(input.id);
 }
 
 export type DeployItemOutcome =
@@ -193,22 +180,12 @@ async function settleDeployment(trx: Transaction<Database>, deploymentId: string
     .execute();
 }
 
-export async function renewDeployLeases(
+export const renewDeployLeases = (
   db: Executor,
   agentId: string,
   held: { id: string; leaseToken: string }[],
   leaseSeconds: number,
-): Promise<Map<string, Date>> {
-  if (held.length === 0) return new Map();
-  const result = await sql<{ id: string; lease_token: string; lease_expires_at: Date }>`
-    UPDATE deploy_work_items w
-    SET lease_expires_at = now() + make_interval(secs => ${leaseSeconds})
-    FROM unnest(${held.map((h) => h.id)}::uuid[], ${held.map((h) => h.leaseToken)}::uuid[]) AS h(id, lease_token)
-    WHERE w.id = h.id AND w.lease_token = h.lease_token AND w.claimed_by = ${agentId}
-      AND w.status = ANY(${[...LEASED_DEPLOY_ITEM_STATUSES]}::deploy_item_status[])
-    RETURNING w.id, w.lease_token, w.lease_expires_at`.execute(db);
-  return new Map(result.rows.map((row) => [leaseKey(row.id, row.lease_token), row.lease_expires_at]));
-}
+) => renewLeases(db, DEPLOY_ITEM_LEASES, agentId, held, leaseSeconds);
 
 /**
  * An expired deploy item becomes `lost`: a container may or may not be running for it, so it is

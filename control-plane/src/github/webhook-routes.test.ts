@@ -6,12 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test-support/database.js";
 import { pushPayload, signedDelivery, webhookExamples } from "../../../test-support/webhooks.js";
 import { buildApp } from "../http/app.js";
-import { BOOTSTRAP_ADMIN_ID, DEFAULT_ORG_ID } from "../db/schema.js";
-import { createProject, createService } from "../projects/project-repository.js";
+import { seedService } from "../../../test-support/fixtures.js";
 
 const SECRET = `whsec-${randomBytes(16).toString("hex")}`;
 const TOKEN = randomBytes(32).toString("hex");
-const actor = { userId: BOOTSTRAP_ADMIN_ID, orgId: DEFAULT_ORG_ID, role: "admin" as const, label: "user:test" };
 const sha = () => randomBytes(20).toString("hex");
 
 describe("GitHub push webhooks", () => {
@@ -29,15 +27,7 @@ describe("GitHub push webhooks", () => {
       db: database.db,
       redis,
     });
-    const project = await createProject(database.db, actor, "webhooks");
-    const service = await createService(database.db, actor, project.id, {
-      name: "web",
-      gitUrl: "https://example.invalid/acme/web.git",
-      githubRepoId: repositoryId,
-      branch: "main",
-      containerPort: 8080,
-    });
-    serviceId = service.id;
+    ({ serviceId } = await seedService(database.db, { githubRepoId: repositoryId }));
   });
 
   afterAll(async () => {

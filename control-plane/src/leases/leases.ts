@@ -1,0 +1,70 @@
+// The lease machinery every kind of claimable work shares (builds, deploy work items): a claim stamps
+// a lease token and expiry; later writes name the token; heartbeats renew; a stale token is refused.
+import { sql, type Transaction } from "kysely";
+import type { Db } from "../db/database.js";
+import type { BuildStatus, Database, DeployItemStatus } from "../db/schema.js";
+
+export type Executor = Db | Transaction<Database>;
+
+/** The caller's lease on a work item is gone: it must stop the work and write nothing more. */
+export class LeaseLostError extends Error {
+  override name = "LeaseLostError";
+  constructor(readonly workId: string) {
+    super(`lease lost on ${workId}: the work was re-queued, cancelled or finished elsewhere`);
+  }
+}
+
+/** A table of leased work: its name, its status enum, and the states in which a lease is held. */
+export interface LeasedWork<Status extends string> {
+  table: "builds" | "deploy_work_items";
+  statusType: "build_status" | "deploy_item_status";
+  leased: readonly Status[];
+}
+
+export const BUILD_LEASES: LeasedWork<BuildStatus> = {
+  table: "builds",
+  statusType: "build_status",
+  leased: ["claimed", "cloning", "building", "pushing"],
+};
+
+export const DEPLOY_ITEM_LEASES: LeasedWork<DeployItemStatus> = {
+  table: "deploy_work_items",
+  statusType: "deploy_item_status",
+  leased: ["claimed", "pulling", "starting"],
+};
+
+/** Identifies one claim of one work item in the map renewLeases returns. */
+export const leaseKey = (id: string, leaseToken: string) => `${id}/${leaseToken}`;
+
+/** Whether `leaseToken` is still the live lease on work item `id`. */
+export async function holdsLease<S extends string>(
+  db: Executor,
+  work: LeasedWork<S>,
+  id: string,
+  leaseToken: string,
+): Promise<boolean> {
+  const result = await sql`
+    SELECT 1 FROM ${sql.table(work.table)}
+    WHERE id = ${id} AND lease_token = ${leaseToken}
+      AND status = ANY(${[...work.leased]}::${sql.raw(work.statusType)}[])`.execute(db);
+  return result.rows.length > 0;
+}
+
+/** Extends every lease the agent still holds; returns the new expiry by leaseKey. */
+export async function renewLeases<S extends string>(
+  db: Executor,
+  work: LeasedWork<S>,
+  agentId: string,
+  held: { id: string; leaseToken: string }[],
+  leaseSeconds: number,
+): Promise<Map<string, Date>> {
+  if (held.length === 0) return new Map();
+  const result = await sql<{ id: string; lease_token: string; lease_expires_at: Date }>`
+    UPDATE ${sql.table(work.table)} AS w
+    SET lease_expires_at = now() + make_interval(secs => ${leaseSeconds})
+    FROM unnest(${held.map((h) => h.id)}::uuid[], ${held.map((h) => h.leaseToken)}::uuid[]) AS h(id, lease_token)
+    WHERE w.id = h.id AND w.lease_token = h.lease_token AND w.claimed_by = ${agentId}
+      AND w.status = ANY(${[...work.leased]}::${sql.raw(work.statusType)}[])
+    RETURNING w.id, w.lease_token, w.lease_expires_at`.execute(db);
+  return new Map(result.rows.map((row) => [leaseKey(row.id, row.lease_token), row.lease_expires_at]));
+}
