@@ -13,38 +13,64 @@ const base64Pem = z.string().transform((value, ctx) => {
   return pem;
 });
 
-const schema = z.object({
-  /** PostgreSQL connection string; the single source of truth. */
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// URL" }),
-  /** Redis, for BullMQ side effects and readiness. */
-  REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// URL" }),
-  /** HTTP API, webhooks and the dashboard. */
-  HTTP_HOST: z.string().default("127.0.0.1"),
-  HTTP_PORT: port.default(8080),
-  /** The gRPC agent channel. */
-  GRPC_HOST: z.string().default("127.0.0.1"),
-  GRPC_PORT: port.default(8081),
-  /** The URL users reach the control plane at; used in links. */
-  PUBLIC_URL: z.url().default("http://127.0.0.1:8080"),
-  /** Verifies X-Hub-Signature-256 on GitHub webhooks. */
-  GITHUB_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters"),
-  /** The GitHub App; optional until the GitHub App issue makes it required for private repositories. */
-  GITHUB_APP_ID: z.coerce.number().int().positive().optional(),
-  GITHUB_APP_PRIVATE_KEY: base64Pem.optional(),
-  GITHUB_API_URL: z.url().default("https://api.github.com"),
-  /** Images are pushed to {REGISTRY_HOST}/{project_id}/{service_id}:{commit_sha}. */
-  REGISTRY_HOST: z
-    .string()
-    .regex(/^[a-z0-9.-]+(:\d{1,5})?$/i, "must be a host name with an optional :port")
-    .default("registry.internal"),
-  /** Authenticates the bootstrap admin until the dashboard brings users. */
-  SLIPWAY_BOOTSTRAP_TOKEN: z.string().min(32, "must be at least 32 characters"),
-  /** How long a claim lives without a heartbeat. */
-  LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
-  /** How often the reaper looks for expired leases. */
-  REAPER_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-});
+const schema = z
+  .object({
+    /** PostgreSQL connection string; the single source of truth. */
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// URL" }),
+    /** Redis, for BullMQ side effects and readiness. */
+    REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// URL" }),
+    /** HTTP API, webhooks and the dashboard. */
+    HTTP_HOST: z.string().default("127.0.0.1"),
+    HTTP_PORT: port.default(8080),
+    /** The gRPC agent channel. */
+    GRPC_HOST: z.string().default("127.0.0.1"),
+    GRPC_PORT: port.default(8081),
+    /** The URL users reach the control plane at; used in links. */
+    PUBLIC_URL: z.url().default("http://127.0.0.1:8080"),
+    /**
+     * The GitHub App, configured here or created from the dashboard (manifest flow, stored encrypted).
+     * GITHUB_WEBHOOK_SECRET verifies X-Hub-Signature-256; an app created by manifest brings its own.
+     */
+    GITHUB_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+    GITHUB_APP_ID: z.coerce.number().int().positive().optional(),
+    GITHUB_APP_PRIVATE_KEY: base64Pem.optional(),
+    /** Needed for the installation flow (user authorization) when the app is configured here. */
+    GITHUB_APP_CLIENT_ID: z.string().min(1).optional(),
+    GITHUB_APP_CLIENT_SECRET: z.string().min(1).optional(),
+    GITHUB_API_URL: z.url().default("https://api.github.com"),
+    /** github.com itself: app creation and user authorization pages. */
+    GITHUB_WEB_URL: z.url().default("https://github.com"),
+    /** 32 bytes, base64: seals secrets stored in the database (the GitHub App's key and secrets). */
+    SLIPWAY_SECRET_KEY: z
+      .string()
+      .refine((value) => Buffer.from(value, "base64").length === 32, "must be 32 bytes, base64-encoded")
+      .optional(),
+    /** How often GitHub Deployments are brought in step with builds. */
+    GITHUB_SYNC_INTERVAL_SECONDS: z.coerce.number().min(0.2).max(3600).default(2),
+    /** Images are pushed to {REGISTRY_HOST}/{project_id}/{service_id}:{commit_sha}. */
+    REGISTRY_HOST: z
+      .string()
+      .regex(/^[a-z0-9.-]+(:\d{1,5})?$/i, "must be a host name with an optional :port")
+      .default("registry.internal"),
+    /** Authenticates the bootstrap admin until the dashboard brings users. */
+    SLIPWAY_BOOTSTRAP_TOKEN: z.string().min(32, "must be at least 32 characters"),
+    /** How long a claim lives without a heartbeat. */
+    LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
+    /** How often the reaper looks for expired leases. */
+    REAPER_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  })
+  .superRefine((config, ctx) => {
+    // An app configured through the environment needs both its id and its key.
+    if ((config.GITHUB_APP_ID === undefined) !== (config.GITHUB_APP_PRIVATE_KEY === undefined)) {
+      const missing = config.GITHUB_APP_ID === undefined ? "GITHUB_APP_ID" : "GITHUB_APP_PRIVATE_KEY";
+      ctx.addIssue({
+        code: "custom",
+        path: [missing],
+        message: "is required when the other GitHub App variable is set",
+      });
+    }
+  });
 
 export type Config = z.infer<typeof schema>;
 
@@ -58,7 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (result.success) return result.data;
   const lines = result.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? "environment");
-    const message = env[name] === undefined ? "is required but not set" : issue.message;
+    const message = env[name] === undefined && issue.code !== "custom" ? "is required but not set" : issue.message;
     return `config: ${name} ${message}`;
   });
   throw new ConfigError(lines.join("\n"));

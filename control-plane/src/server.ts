@@ -10,6 +10,8 @@ import { createAgentService } from "./agents/grpc-service.js";
 import { SessionHub } from "./agents/session-hub.js";
 import { WorkListener } from "./agents/work-notifier.js";
 import { startReaper } from "./scheduler/reaper.js";
+import { GitHubAppStore } from "./github/app-credentials.js";
+import { GitHubApi } from "./github/github-api.js";
 
 /** Keepalive that agents' pings (every 20 s) never trip into `too_many_pings`. */
 export const GRPC_SERVER_OPTIONS = {
@@ -36,7 +38,9 @@ export async function startControlPlane(
   redis.on("error", () => {}); // readiness reports it; the client reconnects by itself
   await redis.connect().catch(() => {});
 
-  const app = await buildApp({ config, db, redis });
+  const store = new GitHubAppStore(db, config);
+  const github = { store, api: new GitHubApi(store, config) };
+  const app = await buildApp({ config, db, redis, github });
   const hub = new SessionHub();
   const listener = new WorkListener(config.DATABASE_URL);
   listener.on("work", (kind) => hub.hintWork(kind));

@@ -44,6 +44,78 @@ export interface ProjectsTable {
   created_at: CreatedAt;
 }
 
+export interface GithubAppsTable {
+  id: ColumnType<string, number | string, never>;
+  slug: string;
+  name: string;
+  owner_login: string;
+  client_id: string;
+  client_secret_enc: Buffer;
+  webhook_secret_enc: Buffer;
+  private_key_enc: Buffer;
+  html_url: string;
+  created_by: string;
+  created_at: CreatedAt;
+}
+
+export interface SessionsTable {
+  id_hash: Buffer;
+  user_id: string;
+  org_id: string;
+  csrf_token: string;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+}
+
+export interface OauthStatesTable {
+  state_hash: Buffer;
+  purpose: "manifest" | "install";
+  user_id: string;
+  org_id: string;
+  data: ColumnType<Record<string, unknown>, string, string>;
+  expires_at: Timestamp;
+}
+
+export interface GithubInstallationsTable {
+  id: ColumnType<string, number | string, never>;
+  org_id: string | null;
+  account_login: string;
+  account_type: string;
+  app_id: ColumnType<string | null, number | string | null, number | string | null>;
+  repository_selection: Generated<string>;
+  permissions: ColumnType<Record<string, string>, string, string>;
+  suspended_at: Timestamp | null;
+  deleted_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: Generated<Date>;
+}
+
+export interface GithubReposTable {
+  id: ColumnType<string, number | string, never>;
+  installation_id: ColumnType<string | null, number | string | null, number | string | null>;
+  full_name: string;
+  owner: string | null;
+  name: string | null;
+  private: boolean;
+  clone_url: string | null;
+  default_branch: string | null;
+  removed_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: Generated<Date>;
+}
+
+export interface GithubDeploymentsTable {
+  build_id: string;
+  installation_id: ColumnType<string, number | string, never>;
+  repository: string;
+  environment: string;
+  deployment_id: ColumnType<string | null, number | string | null, number | string | null>;
+  last_state: string | null;
+  last_error: string | null;
+  attempts: Generated<number>;
+  updated_at: Generated<Date>;
+}
+
 export interface ServicesTable {
   id: Generated<string>;
   project_id: string;
@@ -55,6 +127,8 @@ export interface ServicesTable {
   container_port: number;
   replicas: Generated<number>;
   auto_deploy: Generated<boolean>;
+  watch_paths: Generated<string[]>;
+  build_tags: Generated<boolean>;
   created_at: CreatedAt;
 }
 
@@ -82,8 +156,9 @@ export interface WebhookDeliveriesTable {
   repository_id: ColumnType<string | null, number | string | null, never>;
   ref: string | null;
   head_sha: string | null;
-  outcome: "queued" | "ignored";
+  outcome: "queued" | "ignored" | "applied";
   reason: string;
+  installation_id: ColumnType<string | null, number | string | null, never>;
   builds_created: Generated<number>;
   received_at: CreatedAt;
 }
@@ -180,6 +255,12 @@ export interface Database {
   build_log_chunks: BuildLogChunksTable;
   deployments: DeploymentsTable;
   deploy_work_items: DeployWorkItemsTable;
+  github_apps: GithubAppsTable;
+  sessions: SessionsTable;
+  oauth_states: OauthStatesTable;
+  github_installations: GithubInstallationsTable;
+  github_repos: GithubReposTable;
+  github_deployments: GithubDeploymentsTable;
 }
 
 export type Build = Selectable<BuildsTable>;

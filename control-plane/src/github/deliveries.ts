@@ -10,7 +10,8 @@ export interface DeliveryRecord {
   repositoryId?: number | null;
   ref?: string | null;
   headSha?: string | null;
-  outcome: "queued" | "ignored";
+  installationId?: number | null;
+  outcome: "queued" | "ignored" | "applied";
   reason: string;
   buildsCreated?: number;
 }
@@ -24,6 +25,7 @@ export async function recordDelivery(trx: Transaction<Database> | Db, record: De
       event: record.event,
       action: record.action ?? null,
       repository_id: record.repositoryId ?? null,
+      installation_id: record.installationId ?? null,
       ref: record.ref ?? null,
       head_sha: record.headSha ?? null,
       outcome: record.outcome,

@@ -1,11 +1,10 @@
 // POST /api/webhooks/github through the real app and a real database.
 import { randomBytes, randomInt, randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test-support/database.js";
 import { pushPayload, signedDelivery, webhookExamples } from "../../../test-support/webhooks.js";
-import { buildApp } from "../http/app.js";
+import { buildTestApp, type TestApp } from "../../../test-support/app.js";
 import { seedService } from "../../../test-support/fixtures.js";
 
 const SECRET = `whsec-${randomBytes(16).toString("hex")}`;
@@ -14,25 +13,20 @@ const sha = () => randomBytes(20).toString("hex");
 
 describe("GitHub push webhooks", () => {
   let database: TestDatabase;
-  let redis: Redis;
+  let testApp: TestApp;
   let app: FastifyInstance;
   const repositoryId = randomInt(1_000_000, 2_000_000_000);
   let serviceId: string;
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    redis = new Redis("redis://127.0.0.1:6379", { lazyConnect: true });
-    app = await buildApp({
-      config: { GITHUB_WEBHOOK_SECRET: SECRET, SLIPWAY_BOOTSTRAP_TOKEN: TOKEN, LOG_LEVEL: "silent" },
-      db: database.db,
-      redis,
-    });
+    testApp = await buildTestApp(database.db, { GITHUB_WEBHOOK_SECRET: SECRET, SLIPWAY_BOOTSTRAP_TOKEN: TOKEN });
+    app = testApp.app;
     ({ serviceId } = await seedService(database.db, { githubRepoId: repositoryId }));
   });
 
   afterAll(async () => {
-    await app.close();
-    redis.disconnect();
+    await testApp.close();
     await database.drop();
   });
 
@@ -173,7 +167,7 @@ describe("GitHub push webhooks", () => {
     const cases = [
       {
         payload: pushPayload({ repositoryId, branch: "develop", sha: sha() }),
-        reason: /no linked service builds branch develop/,
+        reason: /no linked service builds this push of branch develop: web \(builds branch main\)/,
       },
       {
         payload: pushPayload({ repositoryId: repositoryId + 1, branch: "main", sha: sha() }),
@@ -189,7 +183,7 @@ describe("GitHub push webhooks", () => {
       },
       {
         payload: { ...pushPayload({ repositoryId, branch: "main", sha: sha() }), ref: "refs/tags/v1.0.0" },
-        reason: /not a branch/,
+        reason: /tag v1\.0\.0: web \(tag pushes are not built\)/,
       },
     ];
     const builds = await count("builds");

@@ -2,7 +2,9 @@
 // and its builds in one transaction; answer at once. Anything slow happens later, on agents.
 import type { FastifyPluginAsync } from "fastify";
 import type { Db } from "../db/database.js";
+import type { GitHubAppStore } from "./app-credentials.js";
 import { countRejection, recordDelivery } from "./deliveries.js";
+import { applyInstallationEvent, applyInstallationRepositoriesEvent } from "./installation-events.js";
 import { handlePush } from "./push-handler.js";
 import { PayloadError, parsePushEvent } from "./push-event.js";
 import { isValidSignature } from "./signature.js";
@@ -13,9 +15,9 @@ export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
 const DELIVERY_ID = /^[0-9a-zA-Z-]{1,100}$/;
 const EVENT_NAME = /^[a-z_]{1,64}$/;
 
-export const githubWebhookRoutes: FastifyPluginAsync<{ db: Db; webhookSecret: string }> = async (
+export const githubWebhookRoutes: FastifyPluginAsync<{ db: Db; appStore: GitHubAppStore }> = async (
   app,
-  { db, webhookSecret },
+  { db, appStore },
 ) => {
   // Keep the body as bytes: the signature covers exactly what GitHub sent.
   app.removeAllContentTypeParsers();
@@ -30,7 +32,8 @@ export const githubWebhookRoutes: FastifyPluginAsync<{ db: Db; webhookSecret: st
       await countRejection(db, "missing signature");
       return reply.status(401).send({ error: "missing X-Hub-Signature-256", statusCode: 401 });
     }
-    if (!isValidSignature(webhookSecret, body, signature)) {
+    const secrets = await appStore.webhookSecrets();
+    if (!secrets.some((secret) => isValidSignature(secret, body, signature))) {
       await countRejection(db, "bad signature");
       return reply.status(401).send({ error: "signature does not match", statusCode: 401 });
     }
@@ -67,6 +70,25 @@ export const githubWebhookRoutes: FastifyPluginAsync<{ db: Db; webhookSecret: st
       const result = await handlePush(db, deliveryId, push);
       request.log.info({ deliveryId, outcome: result.outcome, builds: result.buildIds.length }, result.reason);
       return reply.status(result.duplicate ? 200 : 202).send({ deliveryId, ...result });
+    }
+
+    if (event === "installation" || event === "installation_repositories") {
+      const apply = event === "installation" ? applyInstallationEvent : applyInstallationRepositoriesEvent;
+      let result;
+      try {
+        result = await apply(db, deliveryId, payload);
+      } catch (error) {
+        if (error instanceof PayloadError) return reply.status(400).send({ error: error.message, statusCode: 400 });
+        throw error;
+      }
+      request.log.info({ deliveryId, event, action }, result.reason);
+      return reply.status(result.duplicate ? 200 : 202).send({
+        deliveryId,
+        duplicate: result.duplicate,
+        outcome: "applied",
+        reason: result.reason,
+        buildIds: [],
+      });
     }
 
     const reason = event === "ping" ? "ping received" : `event ${event} is not handled`;

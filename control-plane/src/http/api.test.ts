@@ -4,37 +4,34 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test-support/database.js";
 import { startGitServer, type GitServer } from "../../../test-support/git-server.js";
 import { createRepo } from "../../../test-support/git-repo.js";
-import { buildApp } from "./app.js";
+import { buildTestApp, type TestApp } from "../../../test-support/app.js";
 
 const TOKEN = randomBytes(32).toString("hex");
 
 describe("REST API", () => {
   let database: TestDatabase;
-  let redis: Redis;
+  let testApp: TestApp;
   let app: FastifyInstance;
   let gitRoot: string;
   let git: GitServer;
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    redis = new Redis("redis://127.0.0.1:6379", { lazyConnect: true });
-    app = await buildApp({
-      config: { GITHUB_WEBHOOK_SECRET: "x".repeat(32), SLIPWAY_BOOTSTRAP_TOKEN: TOKEN, LOG_LEVEL: "silent" },
-      db: database.db,
-      redis,
+    testApp = await buildTestApp(database.db, {
+      GITHUB_WEBHOOK_SECRET: "x".repeat(32),
+      SLIPWAY_BOOTSTRAP_TOKEN: TOKEN,
     });
+    app = testApp.app;
     gitRoot = await mkdtemp(join(tmpdir(), "slipway-api-git-"));
     git = await startGitServer(gitRoot);
   });
 
   afterAll(async () => {
-    await app.close();
-    redis.disconnect();
+    await testApp.close();
     await git.close();
     await rm(gitRoot, { recursive: true, force: true });
     await database.drop();

@@ -5,12 +5,16 @@
 // A route is protected by being registered inside the API context, never by matching its URL.
 import { fileURLToPath } from "node:url";
 import Fastify, { type FastifyInstance } from "fastify";
+import fastifyCookie from "@fastify/cookie";
 import fastifyStatic from "@fastify/static";
 import fastifySwagger from "@fastify/swagger";
 import type { Redis } from "ioredis";
 import type { Config } from "../config.js";
 import type { Db } from "../db/database.js";
 import { requireAuthentication } from "../auth/bootstrap-auth.js";
+import { sessionRoutes } from "../auth/session-routes.js";
+import type { GitHubAppStore } from "../github/app-credentials.js";
+import type { GitHubApi } from "../github/github-api.js";
 import { agentRoutes } from "../agents/routes.js";
 import { buildRoutes } from "../builds/routes.js";
 import { deploymentRoutes } from "../deployments/routes.js";
@@ -22,13 +26,16 @@ import { healthRoutes } from "./health-routes.js";
 
 export const WEB_ROOT = fileURLToPath(new URL("../../../web/public/", import.meta.url));
 
+export type AppConfig = Pick<Config, "SLIPWAY_BOOTSTRAP_TOKEN" | "LOG_LEVEL" | "PUBLIC_URL" | "GITHUB_WEB_URL">;
+
 export interface AppDeps {
-  config: Pick<Config, "GITHUB_WEBHOOK_SECRET" | "SLIPWAY_BOOTSTRAP_TOKEN" | "LOG_LEVEL">;
+  config: AppConfig;
   db: Db;
   redis: Redis;
+  github: { store: GitHubAppStore; api: GitHubApi };
 }
 
-export async function buildApp({ config, db, redis }: AppDeps): Promise<FastifyInstance> {
+export async function buildApp({ config, db, redis, github }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
       level: config.LOG_LEVEL,
@@ -39,6 +46,7 @@ export async function buildApp({ config, db, redis }: AppDeps): Promise<FastifyI
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true } },
   });
   installErrorHandler(app);
+  await app.register(fastifyCookie);
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -47,15 +55,20 @@ export async function buildApp({ config, db, redis }: AppDeps): Promise<FastifyI
       security: [{ bearer: [] }],
     },
   });
-  app.get("/api/docs/json", { schema: { hide: true } }, async () => app.swagger());
-
   await app.register(healthRoutes, { db, redis });
-  await app.register(githubWebhookRoutes, { prefix: "/api", db, webhookSecret: config.GITHUB_WEBHOOK_SECRET });
+  await app.register(githubWebhookRoutes, { prefix: "/api", db, appStore: github.store });
+  await app.register(sessionRoutes, {
+    prefix: "/api",
+    db,
+    bootstrapToken: config.SLIPWAY_BOOTSTRAP_TOKEN,
+    secureCookies: config.PUBLIC_URL.startsWith("https:"),
+  });
   await app.register(fastifyStatic, { root: WEB_ROOT, prefix: "/", index: ["index.html"] });
 
   await app.register(
     async (api) => {
-      await api.register(requireAuthentication, { bootstrapToken: config.SLIPWAY_BOOTSTRAP_TOKEN });
+      await api.register(requireAuthentication, { bootstrapToken: config.SLIPWAY_BOOTSTRAP_TOKEN, db });
+      api.get("/docs/json", { schema: { hide: true } }, async () => app.swagger());
       await api.register(projectRoutes, { db });
       await api.register(buildRoutes, { db });
       await api.register(deploymentRoutes, { db });

@@ -1,0 +1,34 @@
+// The control plane's HTTP app on a test database, with real Redis, for app.inject() tests.
+import type { FastifyInstance } from "fastify";
+import { Redis } from "ioredis";
+import type { Db } from "@slipway/control-plane";
+import { loadConfig, type Config } from "../control-plane/src/config.js";
+import { buildApp } from "../control-plane/src/http/app.js";
+import { GitHubAppStore } from "../control-plane/src/github/app-credentials.js";
+import { GitHubApi } from "../control-plane/src/github/github-api.js";
+
+export interface TestApp {
+  app: FastifyInstance;
+  config: Config;
+  close(): Promise<void>;
+}
+
+export async function buildTestApp(db: Db, env: Record<string, string>): Promise<TestApp> {
+  const config = loadConfig({
+    DATABASE_URL: "postgres://unused@127.0.0.1/unused",
+    REDIS_URL: "redis://127.0.0.1:6379",
+    LOG_LEVEL: "silent",
+    ...env,
+  });
+  const redis = new Redis(config.REDIS_URL, { lazyConnect: true });
+  const store = new GitHubAppStore(db, config);
+  const app = await buildApp({ config, db, redis, github: { store, api: new GitHubApi(store, config) } });
+  return {
+    app,
+    config,
+    async close() {
+      await app.close();
+      redis.disconnect();
+    },
+  };
+}
