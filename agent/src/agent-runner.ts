@@ -22,7 +22,12 @@ interface RunningWork {
   ref: WorkRef;
   controller: AbortController;
   done: Promise<void>;
+  /** How long a lease lasts, learnt from the claim; heartbeats go out at a third of it. */
+  leaseMs: number;
 }
+
+/** One claim of one work item: the same build claimed again after a re-queue is another claim. */
+const claimKey = (ref: WorkRef) => `${ref.id}/${ref.leaseToken}`;
 
 class LeaseLost extends Error {
   override name = "LeaseLost";
@@ -47,7 +52,8 @@ export class AgentRunner {
   /** Runs until stop() is called. */
   async run(): Promise<void> {
     const signal = this.stopController.signal;
-    const heartbeat = setInterval(() => void this.heartbeat(), this.config.HEARTBEAT_SECONDS * 1000);
+    // Ticks often; heartbeat() decides whether a renewal is due (leases may be shorter than the tick).
+    const heartbeat = setInterval(() => void this.heartbeatIfDue(), 250);
     const poll = setInterval(() => this.poke(), this.config.POLL_SECONDS * 1000);
     try {
       this.poke();
@@ -130,10 +136,12 @@ export class AgentRunner {
   private start(work: Work): void {
     const ref = work.ref as WorkRef;
     const controller = new AbortController();
-    const entry: RunningWork = { ref, controller, done: Promise.resolve() };
-    this.running.set(ref.id, entry);
+    const leaseMs = work.leaseExpiresAt ? Math.max(1000, work.leaseExpiresAt.getTime() - Date.now()) : 60_000;
+    const entry: RunningWork = { ref, controller, done: Promise.resolve(), leaseMs };
+    const key = claimKey(ref);
+    this.running.set(key, entry);
     entry.done = this.execute(work, ref, controller).finally(() => {
-      this.running.delete(ref.id);
+      if (this.running.get(key) === entry) this.running.delete(key);
       this.poke();
     });
   }
@@ -233,6 +241,24 @@ export class AgentRunner {
     }
   }
 
+  private lastHeartbeat = 0;
+  private heartbeating = false;
+
+  /** Renews leases every HEARTBEAT_SECONDS, or sooner when a lease is short (a third of its length). */
+  private async heartbeatIfDue(): Promise<void> {
+    if (this.heartbeating || this.running.size === 0) return;
+    const shortestLease = Math.min(...[...this.running.values()].map((w) => w.leaseMs));
+    const interval = Math.min(this.config.HEARTBEAT_SECONDS * 1000, shortestLease / 3);
+    if (Date.now() - this.lastHeartbeat < interval) return;
+    this.heartbeating = true;
+    this.lastHeartbeat = Date.now();
+    try {
+      await this.heartbeat();
+    } finally {
+      this.heartbeating = false;
+    }
+  }
+
   private async heartbeat(): Promise<void> {
     const held = [...this.running.values()].map((w) => w.ref);
     if (held.length === 0) return;
@@ -240,7 +266,8 @@ export class AgentRunner {
       const { verdicts } = await this.channel.heartbeat({ held });
       for (const verdict of verdicts) {
         if (verdict.verdict === Verdict.VERDICT_CONTINUE || !verdict.work) continue;
-        const work = this.running.get(verdict.work.id);
+        // Matched by lease too: a verdict on an old claim must not stop a newer claim of the same work.
+        const work = this.running.get(claimKey(verdict.work));
         if (!work) continue;
         this.log.warn("control plane says stop", {
           id: verdict.work.id,

@@ -57,8 +57,9 @@ done
 
 # Enrol the local agent once; afterwards it authenticates with the identity it stored.
 if [ ! -f "$STATE/agent/identity.json" ]; then
+  # The token goes to curl through a file descriptor, never through argv (visible in ps).
   join_token="$(curl -fsS -X POST "http://$HTTP_HOST:$HTTP_PORT/api/agents" \
-    -H "authorization: Bearer $SLIPWAY_BOOTSTRAP_TOKEN" -H 'content-type: application/json' \
+    -H @<(printf 'authorization: Bearer %s\n' "$SLIPWAY_BOOTSTRAP_TOKEN") -H 'content-type: application/json' \
     -d "{\"name\":\"local-$(date +%s)\",\"capabilities\":[\"build\",\"deploy\"]}" |
     node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).joinToken))')"
   export SLIPWAY_JOIN_TOKEN="$join_token"

@@ -19,10 +19,11 @@ export async function executeBuild(
 ): Promise<WorkResult> {
   await mkdir(options.workRoot, { recursive: true, mode: 0o700 });
   const dir = await mkdtemp(join(options.workRoot, "build-"));
+  const localTag = `localhost/slipway-build/${ctx.ref.id}:attempt-${ctx.ref.attempt}`;
   const run = {
     signal: ctx.signal,
     killGraceMs: options.killGraceMs,
-    onOutput: (chunk: Buffer) => ctx.log.write(chunk),
+    onOutput: (text: string) => ctx.log.write(text),
   };
   try {
     await ctx.reportPhase(WorkPhase.WORK_PHASE_CLONING);
@@ -41,18 +42,18 @@ export async function executeBuild(
 
     await ctx.reportPhase(WorkPhase.WORK_PHASE_BUILDING);
     ctx.log.line(`==> Building ${spec.imageRef} from ${relative(dir, containerfile)}`);
-    await buildImage(real, containerfile, spec.imageRef, run);
+    await buildImage(real, containerfile, localTag, run);
 
     await ctx.reportPhase(WorkPhase.WORK_PHASE_PUSHING);
     ctx.log.line(`==> Pushing ${spec.imageRef}`);
-    const digest = await pushImage(spec.imageRef, dir, run);
+    const digest = await pushImage(localTag, spec.imageRef, dir, run);
     ctx.log.line(`==> Pushed ${spec.imageRef}@${digest}`);
     return {
       outcome: "succeeded",
       result: { $case: "build", value: { imageRef: spec.imageRef, imageDigest: digest } },
     };
   } finally {
-    await removeImage(spec.imageRef);
+    await removeImage(localTag);
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,6 @@
 import { status } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
-import { CHUNK_BYTES, LogShipper } from "./log-shipper.js";
+import { CHUNK_BYTES, LogShipper, splitUtf8 } from "./log-shipper.js";
 
 const grpcError = (code: status) => Object.assign(new Error(status[code]), { code });
 
@@ -65,5 +65,40 @@ describe("LogShipper", () => {
     shipper.close();
     expect(Math.max(...sizes)).toBeLessThanOrEqual(CHUNK_BYTES);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(CHUNK_BYTES * 2 + 10);
+  });
+});
+
+describe("LogShipper under a flood it cannot send", () => {
+  it("keeps its spool bounded, stays responsive, and marks the gap once", async () => {
+    let release!: () => void;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    const sent: string[] = [];
+    let first = true;
+    const shipper = new LogShipper(async (_seq, data) => {
+      if (first) {
+        first = false;
+        await blocked; // the control plane is unreachable while the flood arrives
+      }
+      sent.push(data.toString());
+    });
+    const line = `${"x".repeat(1023)}\n`;
+    for (let i = 0; i < 24 * 1024; i++) shipper.write(line); // 24 MiB, over the 16 MiB spool
+    release();
+    await shipper.flush();
+    shipper.close();
+    const text = sent.join("");
+    const markers = text.match(/\[slipway: \d+ bytes of log were dropped here\]/g) ?? [];
+    expect(markers).toHaveLength(1);
+    expect(text.length).toBeLessThanOrEqual(17 * 1024 * 1024);
+    expect(text.endsWith(line)).toBe(true);
+  });
+});
+
+describe("splitUtf8", () => {
+  it("never cuts a character in two", () => {
+    const text = "✓".repeat(100); // 3 bytes each
+    const parts = splitUtf8(Buffer.from(text), 10);
+    expect(parts.every((p) => p.length <= 10)).toBe(true);
+    expect(parts.map((p) => p.toString("utf8")).join("")).toBe(text);
   });
 });

@@ -13,8 +13,9 @@ export type SendChunk = (seq: number, data: Buffer) => Promise<void>;
 
 export class LogShipper {
   private pending = "";
-  private readonly queue: { seq: number; data: Buffer }[] = [];
+  private readonly queue: { seq: number; data: Buffer; gap: boolean }[] = [];
   private queuedBytes = 0;
+  private droppedBytes = 0;
   private nextSeq = 1;
   private sending: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
@@ -30,9 +31,14 @@ export class LogShipper {
   }
 
   /** Adds output. Whole lines are masked and cut into chunks; a partial line waits for its end. */
-  write(text: string | Buffer): void {
-    this.pending += typeof text === "string" ? text : text.toString("utf8");
+  write(text: string): void {
+    this.pending += text;
     if (this.pending.length >= CHUNK_BYTES) this.cut(false);
+  }
+
+  /** Masks `secret` wherever it appears in output written from now on. */
+  addSecret(secret: string): void {
+    if (secret) this.secrets.push(secret);
   }
 
   line(text: string): void {
@@ -52,26 +58,33 @@ export class LogShipper {
     const take = end > 0 ? end : this.pending.length;
     const text = this.mask(this.pending.slice(0, take));
     this.pending = this.pending.slice(take);
-    let data = Buffer.from(text, "utf8");
-    while (data.length > 0) {
-      const part = data.subarray(0, CHUNK_BYTES);
-      data = data.subarray(CHUNK_BYTES);
-      this.enqueue(Buffer.from(part));
-    }
+    for (const part of splitUtf8(Buffer.from(text, "utf8"), CHUNK_BYTES)) this.enqueue(part);
     this.pump();
   }
 
+  /**
+   * Queues a chunk. Beyond the spool limit the oldest unsent chunks (never the one in flight) are
+   * folded into one gap marker, so memory stays bounded and the log says what it lost.
+   */
   private enqueue(data: Buffer): void {
-    while (this.queuedBytes + data.length > SPOOL_LIMIT_BYTES && this.queue.length > 1) {
-      // Drop the oldest unsent chunk (never the one being sent) and say so in the log.
-      const dropped = this.queue.splice(1, 1)[0];
+    while (this.queuedBytes + data.length > SPOOL_LIMIT_BYTES && this.queue.length > 2) {
+      const victim = this.queue.findIndex((c, i) => i > 0 && !c.gap);
+      if (victim === -1) break;
+      const [dropped] = this.queue.splice(victim, 1);
       if (!dropped) break;
       this.queuedBytes -= dropped.data.length;
-      const marker = Buffer.from(`[slipway: ${dropped.data.length} bytes of log were dropped here]\n`);
-      this.queue.splice(1, 0, { seq: dropped.seq, data: marker });
-      this.queuedBytes += marker.length;
+      this.droppedBytes += dropped.data.length;
+      const marker = this.queue.find((c, i) => i > 0 && c.gap);
+      const text = Buffer.from(`[slipway: ${this.droppedBytes} bytes of log were dropped here]\n`);
+      if (marker) {
+        this.queuedBytes += text.length - marker.data.length;
+        marker.data = text;
+      } else {
+        this.queue.splice(victim, 0, { seq: dropped.seq, data: text, gap: true });
+        this.queuedBytes += text.length;
+      }
     }
-    this.queue.push({ seq: this.nextSeq++, data });
+    this.queue.push({ seq: this.nextSeq++, data, gap: false });
     this.queuedBytes += data.length;
   }
 
@@ -118,4 +131,19 @@ export class LogShipper {
   close(): void {
     clearInterval(this.timer);
   }
+}
+
+/** Splits bytes into pieces of at most `limit` bytes without cutting a UTF-8 character in two. */
+export function splitUtf8(data: Buffer, limit: number): Buffer[] {
+  const parts: Buffer[] = [];
+  let start = 0;
+  while (start < data.length) {
+    let end = Math.min(start + limit, data.length);
+    // Step back over continuation bytes (10xxxxxx) so the piece ends on a character boundary.
+    if (end < data.length) while (end > start && ((data[end] ?? 0) & 0xc0) === 0x80) end--;
+    if (end === start) end = Math.min(start + limit, data.length);
+    parts.push(Buffer.from(data.subarray(start, end)));
+    start = end;
+  }
+  return parts;
 }

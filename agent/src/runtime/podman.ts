@@ -5,28 +5,35 @@ import { runProcess, type RunOptions } from "./process.js";
 
 type Opts = Pick<RunOptions, "signal" | "onOutput" | "killGraceMs">;
 
+/**
+ * Builds under `localTag`, a name unique to this build attempt, so two builds of the same commit on
+ * one host never remove or push each other's image.
+ */
 export async function buildImage(
   contextDir: string,
   containerfile: string,
-  imageRef: string,
+  localTag: string,
   options: Opts,
 ): Promise<void> {
-  await runProcess("podman", ["build", "--layers", "--file", containerfile, "--tag", imageRef, contextDir], {
+  await runProcess("podman", ["build", "--layers", "--file", containerfile, "--tag", localTag, contextDir], {
     ...options,
     label: "podman build",
   });
 }
 
-/** Pushes the image and returns the digest the registry stored it under. */
-export async function pushImage(imageRef: string, workDir: string, options: Opts): Promise<string> {
+/** Pushes the local image to `imageRef` and returns the digest the registry stored it under. */
+export async function pushImage(localTag: string, imageRef: string, workDir: string, options: Opts): Promise<string> {
   const digestFile = join(workDir, "pushed.digest");
-  await runProcess("podman", ["push", "--digestfile", digestFile, imageRef], { ...options, label: "podman push" });
+  await runProcess("podman", ["push", "--digestfile", digestFile, localTag, `docker://${imageRef}`], {
+    ...options,
+    label: "podman push",
+  });
   const digest = (await readFile(digestFile, "utf8")).trim();
   await rm(digestFile, { force: true });
   return digest;
 }
 
 /** Removes the local copy of an image; the registry holds it now. Failure is not an error. */
-export async function removeImage(imageRef: string): Promise<void> {
-  await runProcess("podman", ["rmi", "--ignore", imageRef], { label: "podman rmi" }).catch(() => {});
+export async function removeImage(localTag: string): Promise<void> {
+  await runProcess("podman", ["rmi", "--ignore", localTag], { label: "podman rmi" }).catch(() => {});
 }

@@ -1,6 +1,7 @@
 // Runs a command in its own process group so that stopping it stops everything it started
 // (podman, buildah, a RUN step's shell): SIGTERM to the group, then SIGKILL after a grace period.
 import { spawn } from "node:child_process";
+import { StringDecoder } from "node:string_decoder";
 
 export class ProcessError extends Error {
   override name = "ProcessError";
@@ -18,8 +19,8 @@ export interface RunOptions {
   /** Added to a minimal environment; values never appear in argv or in what we print. */
   env?: Record<string, string>;
   signal?: AbortSignal;
-  /** Receives stdout and stderr as they arrive. */
-  onOutput?: (chunk: Buffer) => void;
+  /** Receives stdout and stderr as they arrive, decoded (a character split across reads stays whole). */
+  onOutput?: (text: string) => void;
   killGraceMs?: number;
   /** What the user should read when the command fails, e.g. "podman build". */
   label?: string;
@@ -55,8 +56,14 @@ export function runProcess(command: string, args: string[], options: RunOptions 
       detached: true, // its own process group, so the whole tree can be signalled
       stdio: ["ignore", "pipe", "pipe"],
     });
-    child.stdout.on("data", (chunk: Buffer) => options.onOutput?.(chunk));
-    child.stderr.on("data", (chunk: Buffer) => options.onOutput?.(chunk));
+    for (const stream of [child.stdout, child.stderr]) {
+      const decoder = new StringDecoder("utf8");
+      stream.on("data", (chunk: Buffer) => options.onOutput?.(decoder.write(chunk)));
+      stream.on("end", () => {
+        const rest = decoder.end();
+        if (rest) options.onOutput?.(rest);
+      });
+    }
 
     let killTimer: NodeJS.Timeout | undefined;
     const signalGroup = (signal: NodeJS.Signals) => {

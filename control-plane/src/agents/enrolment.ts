@@ -7,6 +7,7 @@ import type { Agent } from "../db/schema.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
 import { audit } from "../audit/audit-log.js";
 import { conflict, isUniqueViolation } from "../http/errors.js";
+import { UUID_PATTERN, sanitizeText } from "../http/patterns.js";
 
 export const JOIN_TOKEN_TTL_SECONDS = 24 * 60 * 60;
 
@@ -76,7 +77,7 @@ export async function enrolAgent(
       join_token_hash: null,
       join_token_expires_at: null,
       credential_hash: sha256(credential),
-      hostname: hostname.slice(0, 255),
+      hostname: sanitizeText(hostname, 255),
       enrolled_at: sql<Date>`now()`,
     })
     .where("join_token_hash", "=", sha256(joinToken))
@@ -101,7 +102,7 @@ export async function authenticateAgent(
   agentId: string,
   credential: string,
 ): Promise<AuthenticatedAgent | undefined> {
-  if (!/^[0-9a-f-]{36}$/.test(agentId)) return undefined;
+  if (!new RegExp(UUID_PATTERN).test(agentId)) return undefined;
   const agent = await db
     .updateTable("agents")
     .set({ last_seen_at: sql<Date>`now()` })

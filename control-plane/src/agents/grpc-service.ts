@@ -38,6 +38,7 @@ import {
 } from "../deployments/deployment-repository.js";
 import { authenticateAgent, enrolAgent, EnrolmentError, type AuthenticatedAgent } from "./enrolment.js";
 import { RpcError, invalidArgument, unauthenticated } from "./grpc-errors.js";
+import { UUID_PATTERN, sanitizeText } from "../http/patterns.js";
 import type { SessionHub } from "./session-hub.js";
 import { notifyWorkAvailable } from "./work-notifier.js";
 
@@ -49,7 +50,7 @@ export interface AgentServiceDeps {
   registryHost: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const UUID = new RegExp(UUID_PATTERN);
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
 function metadataValue(metadata: Metadata, key: string): string | undefined {
@@ -257,7 +258,6 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
 
     reportStatus: unary("ReportStatus", async (request, agent) => {
       const ref = checkRef(request.work);
-      const actor = `agent:${agent.id}`;
       if (ref.kind === WorkKind.WORK_KIND_BUILD) {
         const phase = (
           {
@@ -267,32 +267,37 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
           } as const
         )[request.phase as number];
         if (!phase) throw invalidArgument("a build's phase must be CLONING, BUILDING or PUSHING");
-        await advanceBuild(db, { id: ref.id, leaseToken: ref.leaseToken, phase, actor });
+        await advanceBuild(db, { id: ref.id, leaseToken: ref.leaseToken, agentId: agent.id, phase });
       } else {
         const phase = (
           { [WorkPhase.WORK_PHASE_PULLING]: "pulling", [WorkPhase.WORK_PHASE_STARTING]: "starting" } as const
         )[request.phase as number];
         if (!phase) throw invalidArgument("a deploy item's phase must be PULLING or STARTING");
-        await advanceDeployItem(db, { id: ref.id, leaseToken: ref.leaseToken, phase });
+        await advanceDeployItem(db, { id: ref.id, leaseToken: ref.leaseToken, agentId: agent.id, phase });
       }
       return {};
     }),
 
-    appendLog: unary("AppendLog", async (request) => {
+    appendLog: unary("AppendLog", async (request, agent) => {
       const ref = checkRef(request.work);
       if (ref.kind !== WorkKind.WORK_KIND_BUILD) throw invalidArgument("logs are kept for builds only");
       if (!Number.isInteger(request.seq) || request.seq < 1) throw invalidArgument("seq must be 1 or more");
       if (request.data.length > MAX_LOG_CHUNK_BYTES) {
         throw invalidArgument(`a log chunk may hold at most ${MAX_LOG_CHUNK_BYTES} bytes`);
       }
-      await appendLogChunk(db, { buildId: ref.id, leaseToken: ref.leaseToken, seq: request.seq, data: request.data });
+      await appendLogChunk(db, {
+        buildId: ref.id,
+        leaseToken: ref.leaseToken,
+        agentId: agent.id,
+        seq: request.seq,
+        data: request.data,
+      });
       return { ackedSeq: request.seq };
     }),
 
     complete: unary("Complete", async (request, agent) => {
       const ref = checkRef(request.work);
-      const actor = `agent:${agent.id}`;
-      const error = request.error.slice(0, 2000) || "no reason given";
+      const error = sanitizeText(request.error, 2000) || "no reason given";
       if (ref.kind === WorkKind.WORK_KIND_BUILD) {
         let outcome: BuildOutcome;
         if (request.outcome === Outcome.OUTCOME_SUCCEEDED) {
@@ -302,7 +307,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
         } else if (request.outcome === Outcome.OUTCOME_FAILED) outcome = { status: "failed", reason: error };
         else if (request.outcome === Outcome.OUTCOME_CANCELLED) outcome = { status: "cancelled", reason: error };
         else throw invalidArgument("outcome must be SUCCEEDED, FAILED or CANCELLED");
-        await completeBuild(ref, outcome, actor);
+        await completeBuild({ ...ref, agentId: agent.id }, outcome);
       } else {
         let outcome: DeployItemOutcome;
         if (request.outcome === Outcome.OUTCOME_SUCCEEDED) {
@@ -316,14 +321,16 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
         else throw invalidArgument("outcome must be SUCCEEDED, FAILED or CANCELLED");
         await db
           .transaction()
-          .execute((trx) => finishDeployItem(trx, { id: ref.id, leaseToken: ref.leaseToken, outcome }));
+          .execute((trx) =>
+            finishDeployItem(trx, { id: ref.id, leaseToken: ref.leaseToken, agentId: agent.id, outcome }),
+          );
       }
       return {};
     }),
   };
 
   /** Ends a build; a completed build of an auto-deploying service is deployed in the same transaction. */
-  async function completeBuild(ref: { id: string; leaseToken: string }, outcome: BuildOutcome, actor: string) {
+  async function completeBuild(ref: { id: string; leaseToken: string; agentId: string }, outcome: BuildOutcome) {
     await db.transaction().execute(async (trx) => {
       const target = await trx
         .selectFrom("builds")
@@ -344,7 +351,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
         commitSha: target.commit_sha,
       });
       const final = outcome.status === "completed" ? { ...outcome, imageRef } : outcome;
-      const build = await finishBuild(trx, { id: ref.id, leaseToken: ref.leaseToken, outcome: final, actor });
+      const build = await finishBuild(trx, { ...ref, outcome: final });
       log.info({ buildId: build.id, status: build.status }, "build finished");
       if (build.status === "completed" && target.auto_deploy) {
         await createDeployment(trx, {

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type, type Static } from "typebox";
 import type { Db } from "../db/database.js";
 import type { Agent } from "../db/schema.js";
+import { NAME_PATTERN, TEXT_PATTERN } from "../http/patterns.js";
 import { createAgent, listAgents } from "./enrolment.js";
 
 const AgentView = Type.Object({
@@ -36,7 +37,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { 
         tags: ["agents"],
         body: Type.Object(
           {
-            name: Type.String({ minLength: 1, maxLength: 63, pattern: "^[a-z0-9][a-z0-9-]*$" }),
+            name: Type.String({ minLength: 1, maxLength: 63, pattern: NAME_PATTERN }),
             capabilities: Type.Array(
               Type.Union([Type.Literal("build"), Type.Literal("deploy"), Type.Literal("remediate")]),
               {
@@ -44,9 +45,13 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { 
               },
             ),
             labels: Type.Optional(
-              Type.Record(Type.String({ pattern: "^[a-z0-9][a-z0-9._/-]{0,62}$" }), Type.String({ maxLength: 255 }), {
-                maxProperties: 32,
-              }),
+              Type.Record(
+                Type.String({ pattern: "^[a-z0-9][a-z0-9._/-]{0,62}$" }),
+                Type.String({ maxLength: 255, pattern: TEXT_PATTERN }),
+                {
+                  maxProperties: 32,
+                },
+              ),
             ),
             slots: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
           },

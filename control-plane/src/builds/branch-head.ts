@@ -9,8 +9,13 @@ export async function resolveBranchHead(gitUrl: string, branch: string): Promise
   try {
     const { stdout } = await run("git", ["ls-remote", "--", gitUrl, `refs/heads/${branch}`], {
       timeout: 15_000,
-      // Never prompt for credentials: a repository that needs them fails at once.
-      env: { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "/bin/false" },
+      // A minimal environment: git must not see the control plane's secrets, nor prompt for any.
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: "/nonexistent",
+        GIT_TERMINAL_PROMPT: "0",
+        GIT_ASKPASS: "/bin/false",
+      },
     });
     const sha = stdout.split("\t")[0]?.trim();
     if (sha && /^[0-9a-f]{40}$/.test(sha)) return sha;

@@ -9,18 +9,19 @@ export const MAX_LOG_CHUNK_BYTES = 256 * 1024;
 
 export async function appendLogChunk(
   db: Db,
-  input: { buildId: string; leaseToken: string; seq: number; data: Uint8Array },
+  input: { buildId: string; leaseToken: string; agentId: string; seq: number; data: Uint8Array },
 ): Promise<void> {
   const stored = await sql<{ seq: number }>`
     INSERT INTO build_log_chunks (build_id, attempt, seq, data)
     SELECT id, attempt, ${input.seq}, ${Buffer.from(input.data)} FROM builds
-    WHERE id = ${input.buildId} AND lease_token = ${input.leaseToken}
+    WHERE id = ${input.buildId} AND lease_token = ${input.leaseToken} AND claimed_by = ${input.agentId}
       AND status = ANY(${[...LEASED_BUILD_STATUSES]}::build_status[])
     ON CONFLICT DO NOTHING
     RETURNING seq`.execute(db);
   if (stored.rows.length > 0) return;
   // Nothing stored: either a duplicate (fine) or the lease is gone (the agent must stop).
-  if (!(await holdsLease(db, BUILD_LEASES, input.buildId, input.leaseToken))) throw new LeaseLostError(input.buildId);
+  const lease = { id: input.buildId, leaseToken: input.leaseToken, agentId: input.agentId };
+  if (!(await holdsLease(db, BUILD_LEASES, lease))) throw new LeaseLostError(input.buildId);
 }
 
 export interface LogChunk {

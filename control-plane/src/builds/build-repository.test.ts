@@ -54,11 +54,18 @@ describe("build repository", () => {
       await finishBuild(database.db, {
         id: claimed.id,
         leaseToken: claimed.lease_token as string,
+        agentId,
         outcome: { status: "failed", reason: "cleared" },
-        actor: "test",
       });
     }
   }
+
+  const statusOf = (id: string) =>
+    database.db
+      .selectFrom("builds")
+      .select(["status", "lease_token", "claimed_by"])
+      .where("id", "=", id)
+      .executeTakeFirstOrThrow();
 
   const expire = (id: string) =>
     database.db
@@ -80,15 +87,25 @@ describe("build repository", () => {
     const build = await newBuild();
     const claimed = await claim(build.id, agents[0] as string);
     const wrongToken = "00000000-0000-4000-8000-00000000dead";
+    const holder = agents[0] as string;
     await expect(
-      advanceBuild(database.db, { id: build.id, leaseToken: wrongToken, phase: "cloning", actor: "agent:x" }),
+      advanceBuild(database.db, { id: build.id, leaseToken: wrongToken, agentId: holder, phase: "cloning" }),
     ).rejects.toBeInstanceOf(LeaseLostError);
     await expect(
       finishBuild(database.db, {
         id: build.id,
         leaseToken: wrongToken,
+        agentId: holder,
         outcome: { status: "failed", reason: "x" },
-        actor: "agent:x",
+      }),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+    // The right token in another agent's hands is refused too: a lease belongs to its holder.
+    await expect(
+      finishBuild(database.db, {
+        id: build.id,
+        leaseToken: claimed.lease_token as string,
+        agentId: agents[9] as string,
+        outcome: { status: "failed", reason: "x" },
       }),
     ).rejects.toBeInstanceOf(LeaseLostError);
     const row = await database.db.selectFrom("builds").selectAll().where("id", "=", build.id).executeTakeFirstOrThrow();
@@ -99,7 +116,7 @@ describe("build repository", () => {
   it("ignores repeated and out-of-order phase reports from the lease holder", async () => {
     const build = await newBuild();
     const claimed = await claim(build.id, agents[1] as string);
-    const lease = { id: build.id, leaseToken: claimed.lease_token as string, actor: "agent:1" };
+    const lease = { id: build.id, leaseToken: claimed.lease_token as string, agentId: agents[1] as string };
     await advanceBuild(database.db, { ...lease, phase: "building" });
     await advanceBuild(database.db, { ...lease, phase: "building" });
     await advanceBuild(database.db, { ...lease, phase: "cloning" });
@@ -115,7 +132,7 @@ describe("build repository", () => {
   it("lets the first terminal write win", async () => {
     const build = await newBuild();
     const claimed = await claim(build.id, agents[2] as string);
-    const lease = { id: build.id, leaseToken: claimed.lease_token as string, actor: "agent:2" };
+    const lease = { id: build.id, leaseToken: claimed.lease_token as string, agentId: agents[2] as string };
     const results = await Promise.allSettled([
       finishBuild(database.db, {
         ...lease,
@@ -162,20 +179,21 @@ describe("build repository", () => {
     const build = await newBuild(2);
     const first = await claim(build.id, agents[5] as string);
     await expire(build.id);
-    expect(await reapExpiredBuilds(database.db)).toMatchObject({ requeued: 1, failed: 0 });
+    await reapExpiredBuilds(database.db);
+    expect(await statusOf(build.id)).toMatchObject({ status: "pending", lease_token: null, claimed_by: null });
     await expect(
       advanceBuild(database.db, {
         id: build.id,
         leaseToken: first.lease_token as string,
+        agentId: agents[5] as string,
         phase: "cloning",
-        actor: "agent:5",
       }),
     ).rejects.toBeInstanceOf(LeaseLostError);
 
     const second = await claim(build.id, agents[6] as string);
     expect(second.attempt).toBe(2);
     await expire(build.id);
-    expect(await reapExpiredBuilds(database.db)).toMatchObject({ requeued: 0, failed: 1 });
+    await reapExpiredBuilds(database.db);
     const row = await database.db.selectFrom("builds").selectAll().where("id", "=", build.id).executeTakeFirstOrThrow();
     expect(row.status).toBe("failed");
     expect(row.status_reason).toBe("the agent stopped answering on attempt 2 of 2");
@@ -188,8 +206,8 @@ describe("build repository", () => {
       await claim(build.id, agents[7] as string);
       await expire(build.id);
     }
-    const results = await Promise.all(Array.from({ length: 5 }, () => reapExpiredBuilds(database.db)));
-    expect(results.reduce((sum, r) => sum + r.requeued, 0)).toBe(3);
+    await Promise.all(Array.from({ length: 5 }, () => reapExpiredBuilds(database.db)));
+    for (const build of builds) expect(await statusOf(build.id)).toMatchObject({ status: "pending" });
     const history = await database.db
       .selectFrom("build_status_history")
       .select("build_id")

@@ -87,12 +87,15 @@ export async function claimNextBuild(db: Executor, agentId: string, leaseSeconds
  */
 export async function advanceBuild(
   db: Executor,
-  input: { id: string; leaseToken: string; phase: AgentPhase; actor: string },
+  input: { id: string; leaseToken: string; agentId: string; phase: AgentPhase },
 ): Promise<void> {
+  const actor = `agent:${input.agentId}`;
   const from = PHASE_PREDECESSORS[input.phase];
   const moved = await sql<{ from_status: BuildStatus }>`
     WITH old AS (
-      SELECT id, status FROM builds WHERE id = ${input.id} AND lease_token = ${input.leaseToken} FOR UPDATE
+      SELECT id, status FROM builds
+      WHERE id = ${input.id} AND lease_token = ${input.leaseToken} AND claimed_by = ${input.agentId}
+      FOR UPDATE
     ), moved AS (
       UPDATE builds b SET status = ${input.phase}::build_status
       FROM old
@@ -100,10 +103,10 @@ export async function advanceBuild(
       RETURNING b.id, old.status AS from_status
     )
     INSERT INTO build_status_history (build_id, from_status, to_status, actor)
-    SELECT id, from_status, ${input.phase}::build_status, ${input.actor} FROM moved
+    SELECT id, from_status, ${input.phase}::build_status, ${actor} FROM moved
     RETURNING from_status`.execute(db);
   if (moved.rows.length > 0) return;
-  if (!(await holdsLease(db, BUILD_LEASES, input.id, input.leaseToken))) throw new LeaseLostError(input.id);
+  if (!(await holdsLease(db, BUILD_LEASES, input))) throw new LeaseLostError(input.id);
 }
 
 export type BuildOutcome =
@@ -117,8 +120,9 @@ export type BuildOutcome =
  */
 export async function finishBuild(
   db: Executor,
-  input: { id: string; leaseToken: string; outcome: BuildOutcome; actor: string },
+  input: { id: string; leaseToken: string; agentId: string; outcome: BuildOutcome },
 ): Promise<Build> {
+  const actor = `agent:${input.agentId}`;
   const { outcome } = input;
   const reason = outcome.status === "completed" ? null : outcome.reason;
   const imageRef = outcome.status === "completed" ? outcome.imageRef : null;
@@ -126,7 +130,7 @@ export async function finishBuild(
   const result = await sql<Build & { from_status: BuildStatus }>`
     WITH old AS (
       SELECT id, status FROM builds
-      WHERE id = ${input.id} AND lease_token = ${input.leaseToken}
+      WHERE id = ${input.id} AND lease_token = ${input.leaseToken} AND claimed_by = ${input.agentId}
         AND status = ANY(${[...LEASED_BUILD_STATUSES]}::build_status[])
       FOR UPDATE
     ), finished AS (
@@ -142,7 +146,7 @@ export async function finishBuild(
       RETURNING b.*, old.status AS from_status
     ), history AS (
       INSERT INTO build_status_history (build_id, from_status, to_status, actor, reason)
-      SELECT id, from_status, status, ${input.actor}, status_reason FROM finished
+      SELECT id, from_status, status, ${actor}, status_reason FROM finished
     )
     SELECT * FROM finished`.execute(db);
   const build = result.rows[0];

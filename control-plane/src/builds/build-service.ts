@@ -4,13 +4,16 @@ import type { Build } from "../db/schema.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
 import { audit } from "../audit/audit-log.js";
 import { notifyWorkAvailable } from "../agents/work-notifier.js";
-import { notFound } from "../http/errors.js";
-import { getService } from "../projects/project-repository.js";
+import { HttpError, notFound } from "../http/errors.js";
+import { getService, repositoryStatuses } from "../projects/project-repository.js";
 import { insertBuild } from "./build-repository.js";
 import { resolveBranchHead } from "./branch-head.js";
+import { queueGitHubDeployment } from "../github/deployment-outbox.js";
 
 export async function triggerBuild(db: Db, actor: Actor, serviceId: string, commitSha?: string): Promise<Build> {
   const service = await getService(db, actor.orgId, serviceId);
+  const repository = (await repositoryStatuses(db, [service])).get(service.id);
+  if (repository?.problem) throw new HttpError(409, `${repository.problem}; reconnect it before building`);
   const sha = commitSha ?? (await resolveBranchHead(service.git_url, service.branch));
   return db.transaction().execute(async (trx) => {
     const build = await insertBuild(trx, {
@@ -20,6 +23,14 @@ export async function triggerBuild(db: Db, actor: Actor, serviceId: string, comm
       trigger: "manual",
       actor: actor.label,
     });
+    if (repository?.installationId) {
+      await queueGitHubDeployment(trx, {
+        buildId: build.id,
+        installationId: repository.installationId,
+        repository: repository.fullName,
+        environment: service.name,
+      });
+    }
     await audit(trx, actor, "build.trigger", `build:${build.id}`, { serviceId, commitSha: sha });
     await notifyWorkAvailable(trx, "build");
     return build;

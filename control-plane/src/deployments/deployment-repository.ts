@@ -86,17 +86,18 @@ export async function claimNextDeployItem(
 
 export async function advanceDeployItem(
   db: Executor,
-  input: { id: string; leaseToken: string; phase: DeployPhase },
+  input: { id: string; leaseToken: string; agentId: string; phase: DeployPhase },
 ): Promise<void> {
   const moved = await db
     .updateTable("deploy_work_items")
     .set({ status: input.phase })
     .where("id", "=", input.id)
     .where("lease_token", "=", input.leaseToken)
+    .where("claimed_by", "=", input.agentId)
     .where("status", "in", PHASE_PREDECESSORS[input.phase])
     .executeTakeFirst();
   if (moved.numUpdatedRows > 0n) return;
-  if (!(await holdsLease(db, DEPLOY_ITEM_LEASES, input.id, input.leaseToken))) throw new LeaseLostError(input.id);
+  if (!(await holdsLease(db, DEPLOY_ITEM_LEASES, input))) throw new LeaseLostError(input.id);
 }
 
 export type DeployItemOutcome =
@@ -111,7 +112,7 @@ export type DeployItemOutcome =
  */
 export async function finishDeployItem(
   trx: Transaction<Database>,
-  input: { id: string; leaseToken: string; outcome: DeployItemOutcome },
+  input: { id: string; leaseToken: string; agentId: string; outcome: DeployItemOutcome },
 ): Promise<DeployWorkItem> {
   const { outcome } = input;
   const running = outcome.status === "running" ? outcome : undefined;
@@ -128,6 +129,7 @@ export async function finishDeployItem(
     })
     .where("id", "=", input.id)
     .where("lease_token", "=", input.leaseToken)
+    .where("claimed_by", "=", input.agentId)
     .where("status", "in", [...LEASED_DEPLOY_ITEM_STATUSES])
     .returningAll()
     .executeTakeFirst();

@@ -124,6 +124,14 @@ export class GitHubApi {
     return (repositories as unknown as RawRepository[]).map(toRepositoryInfo);
   }
 
+  /** One repository as an installation sees it (private ones included). */
+  async installationRepository(installationId: number, fullName: string): Promise<RepositoryInfo> {
+    const [owner, repo] = splitFullName(fullName);
+    const octokit = await this.asInstallation(installationId);
+    const { data } = await octokit.request("GET /repos/{owner}/{repo}", { owner, repo });
+    return toRepositoryInfo(data as unknown as RawRepository);
+  }
+
   /** Exchanges a user-authorization code for a user token (used once, then dropped). */
   async exchangeUserCode(code: string): Promise<string> {
     const { clientId, clientSecret } = await this.requireCredentials();

@@ -104,6 +104,10 @@ describe("REST API", () => {
       { ...base, rootDir: "../outside" },
       { ...base, branch: "has space" },
       { ...base, unknown: true },
+      { ...base, gitUrl: "https://example.invalid/a/b.git?access_token=secret" },
+      { ...base, branch: "main\u0000" },
+      { ...base, githubRepoId: 1e20 },
+      { name: "web", containerPort: 8080 },
     ];
     for (const body of badServices) {
       const response = await call("POST", `/api/projects/${projectId}/services`, body);
@@ -122,6 +126,7 @@ describe("REST API", () => {
       statusCode: 404,
     });
     expect((await call("GET", "/api/builds/not-a-uuid")).statusCode).toBe(400);
+    expect((await call("GET", "/api/builds/urn:uuid:00000000-0000-4000-8000-000000000000")).statusCode).toBe(400);
   });
 
   it("triggers a build of the branch head, lists it, and shows its history", async () => {

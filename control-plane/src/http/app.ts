@@ -69,7 +69,7 @@ export async function buildApp({ config, db, redis, github }: AppDeps): Promise<
     async (api) => {
       await api.register(requireAuthentication, { bootstrapToken: config.SLIPWAY_BOOTSTRAP_TOKEN, db });
       api.get("/docs/json", { schema: { hide: true } }, async () => app.swagger());
-      await api.register(projectRoutes, { db });
+      await api.register(projectRoutes, { db, githubApi: github.api, githubWebUrl: config.GITHUB_WEB_URL });
       await api.register(buildRoutes, { db });
       await api.register(deploymentRoutes, { db });
       await api.register(agentRoutes, { db });

@@ -36,16 +36,15 @@ export const DEPLOY_ITEM_LEASES: LeasedWork<DeployItemStatus> = {
 /** Identifies one claim of one work item in the map renewLeases returns. */
 export const leaseKey = (id: string, leaseToken: string) => `${id}/${leaseToken}`;
 
-/** Whether `leaseToken` is still the live lease on work item `id`. */
+/** Whether `agentId` still holds the live lease `leaseToken` on work item `id`. */
 export async function holdsLease<S extends string>(
   db: Executor,
   work: LeasedWork<S>,
-  id: string,
-  leaseToken: string,
+  lease: { id: string; leaseToken: string; agentId: string },
 ): Promise<boolean> {
   const result = await sql`
     SELECT 1 FROM ${sql.table(work.table)}
-    WHERE id = ${id} AND lease_token = ${leaseToken}
+    WHERE id = ${lease.id} AND lease_token = ${lease.leaseToken} AND claimed_by = ${lease.agentId}
       AND status = ANY(${[...work.leased]}::${sql.raw(work.statusType)}[])`.execute(db);
   return result.rows.length > 0;
 }

@@ -4,6 +4,7 @@ import type { Project, Service } from "../db/schema.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
 import { audit } from "../audit/audit-log.js";
 import { conflict, isUniqueViolation, notFound } from "../http/errors.js";
+import { repositoryProblem } from "../github/repository-state.js";
 
 export async function createProject(db: Db, actor: Actor, name: string): Promise<Project> {
   try {
@@ -40,9 +41,11 @@ export async function getProject(db: Db, orgId: string, projectId: string): Prom
 export interface NewServiceInput {
   name: string;
   gitUrl: string;
-  githubRepoId?: number | undefined;
+  githubRepoId?: number | null | undefined;
   branch: string;
   rootDir?: string | undefined;
+  watchPaths?: string[] | undefined;
+  buildTags?: boolean | undefined;
   containerPort: number;
   replicas?: number | undefined;
 }
@@ -60,6 +63,8 @@ export async function createService(db: Db, actor: Actor, projectId: string, inp
           github_repo_id: input.githubRepoId ?? null,
           branch: input.branch,
           root_dir: input.rootDir ?? "",
+          watch_paths: input.watchPaths ?? [],
+          build_tags: input.buildTags ?? false,
           container_port: input.containerPort,
           replicas: input.replicas ?? 1,
         })
@@ -90,4 +95,45 @@ export async function getService(db: Db, orgId: string, serviceId: string): Prom
 export async function listServices(db: Db, orgId: string, projectId: string): Promise<Service[]> {
   await getProject(db, orgId, projectId);
   return db.selectFrom("services").selectAll().where("project_id", "=", projectId).orderBy("created_at").execute();
+}
+
+export interface RepositoryStatus {
+  fullName: string;
+  installationId: number | null;
+  problem: string | null;
+}
+
+/** For each service linked to a known GitHub repository, that repository and whether it still builds. */
+export async function repositoryStatuses(db: Db, services: Service[]): Promise<Map<string, RepositoryStatus>> {
+  const ids = [...new Set(services.map((s) => s.github_repo_id).filter((id): id is string => id !== null))];
+  if (ids.length === 0) return new Map();
+  const repos = await db
+    .selectFrom("github_repos")
+    .leftJoin("github_installations", "github_installations.id", "github_repos.installation_id")
+    .select([
+      "github_repos.id",
+      "github_repos.full_name",
+      "github_repos.installation_id",
+      "github_repos.removed_at",
+      "github_installations.suspended_at",
+      "github_installations.deleted_at",
+    ])
+    .where("github_repos.id", "in", ids)
+    .execute();
+  const byRepo = new Map(
+    repos.map((r) => [
+      r.id,
+      {
+        fullName: r.full_name,
+        installationId: r.installation_id === null ? null : Number(r.installation_id),
+        problem: repositoryProblem(r),
+      },
+    ]),
+  );
+  const result = new Map<string, RepositoryStatus>();
+  for (const service of services) {
+    const status = service.github_repo_id === null ? undefined : byRepo.get(service.github_repo_id);
+    if (status) result.set(service.id, status);
+  }
+  return result;
 }

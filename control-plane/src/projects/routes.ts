@@ -1,10 +1,31 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import type { Db } from "../db/database.js";
-import { createProject, createService, getService, listProjects, listServices } from "./project-repository.js";
+import type { Service } from "../db/schema.js";
+import type { GitHubApi } from "../github/github-api.js";
+import { badRequest } from "../http/errors.js";
+import {
+  createProject,
+  createService,
+  getService,
+  listProjects,
+  listServices,
+  repositoryStatuses,
+} from "./project-repository.js";
+import { resolveRepositorySource } from "./repository-source.js";
 import { ProjectBody, ProjectView, ServiceBody, ServiceView, Uuid, projectView, serviceView } from "./schemas.js";
 
-export const projectRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
+export const projectRoutes: FastifyPluginAsyncTypebox<{ db: Db; githubApi: GitHubApi; githubWebUrl: string }> = async (
+  app,
+  { db, githubApi, githubWebUrl },
+) => {
+  const views = async (services: Service[]) => {
+    const statuses = await repositoryStatuses(db, services);
+    return services.map((s) => serviceView(s, statuses.get(s.id) ?? null));
+  };
+  const viewOf = async (service: Service) =>
+    serviceView(service, (await repositoryStatuses(db, [service])).get(service.id) ?? null);
+
   app.post(
     "/projects",
     { schema: { tags: ["projects"], body: ProjectBody, response: { 201: ProjectView } } },
@@ -29,8 +50,17 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, 
       },
     },
     async (request, reply) => {
-      const service = await createService(db, request.actor, request.params.projectId, request.body);
-      return reply.status(201).send(serviceView(service));
+      const { body, actor } = request;
+      const source = await resolveRepositorySource(db, githubApi, githubWebUrl, actor, body);
+      const branch = body.branch ?? source.defaultBranch;
+      if (!branch) throw badRequest("branch is required for a plain git URL");
+      const service = await createService(db, actor, request.params.projectId, {
+        ...body,
+        gitUrl: source.gitUrl,
+        githubRepoId: source.githubRepoId,
+        branch,
+      });
+      return reply.status(201).send(await viewOf(service));
     },
   );
 
@@ -43,12 +73,12 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, 
         response: { 200: Type.Array(ServiceView) },
       },
     },
-    async (request) => (await listServices(db, request.actor.orgId, request.params.projectId)).map(serviceView),
+    async (request) => views(await listServices(db, request.actor.orgId, request.params.projectId)),
   );
 
   app.get(
     "/services/:serviceId",
     { schema: { tags: ["services"], params: Type.Object({ serviceId: Uuid }), response: { 200: ServiceView } } },
-    async (request) => serviceView(await getService(db, request.actor.orgId, request.params.serviceId)),
+    async (request) => viewOf(await getService(db, request.actor.orgId, request.params.serviceId)),
   );
 };

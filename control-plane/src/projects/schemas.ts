@@ -1,10 +1,11 @@
 import { Type, type Static } from "typebox";
 import type { Project, Service } from "../db/schema.js";
+import { BRANCH_PATTERN, GIT_URL_PATTERN, NAME_PATTERN, REPO_PATH_PATTERN, UUID_PATTERN } from "../http/patterns.js";
 
-export const Uuid = Type.String({ format: "uuid" });
+export const Uuid = Type.String({ pattern: UUID_PATTERN });
 
 export const ProjectBody = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 63, pattern: "^[a-z0-9][a-z0-9-]*$" }) },
+  { name: Type.String({ minLength: 1, maxLength: 63, pattern: NAME_PATTERN }) },
   { additionalProperties: false },
 );
 
@@ -14,21 +15,42 @@ export const ProjectView = Type.Object({
   createdAt: Type.String({ format: "date-time" }),
 });
 
+/**
+ * A service's code comes from exactly one of: a repository reachable through the organisation's
+ * GitHub App installations (`githubRepoId`), a public GitHub repository (`githubUrl`), or any git
+ * URL (`gitUrl`, optionally with the `githubRepoId` whose push webhooks should build it).
+ */
 export const ServiceBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 63, pattern: "^[a-z0-9][a-z0-9-]*$" }),
-    /** An http(s) clone URL without credentials in it. */
-    gitUrl: Type.String({ minLength: 1, maxLength: 2048, pattern: "^https?://[^/@\\s]+/\\S+$" }),
-    /** GitHub's repository id: pushes to it build this service. */
-    githubRepoId: Type.Optional(Type.Integer({ minimum: 1 })),
-    branch: Type.String({ minLength: 1, maxLength: 255, pattern: "^[^\\s~^:?*\\[\\\\]+$" }),
-    rootDir: Type.Optional(Type.String({ maxLength: 1024, pattern: "^(?!/)(?!.*(^|/)\\.\\.(/|$)).*$" })),
+    name: Type.String({ minLength: 1, maxLength: 63, pattern: NAME_PATTERN }),
+    gitUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, pattern: GIT_URL_PATTERN })),
+    githubRepoId: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
+    githubUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, pattern: GIT_URL_PATTERN })),
+    /** Defaults to the repository's default branch for GitHub sources. */
+    branch: Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: BRANCH_PATTERN })),
+    rootDir: Type.Optional(Type.String({ maxLength: 1024, pattern: REPO_PATH_PATTERN })),
+    /** With these set, a push builds only when it changes a file under one of them (or rootDir). */
+    watchPaths: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 1024, pattern: REPO_PATH_PATTERN }), { maxItems: 32 }),
+    ),
+    /** Whether tag pushes build. */
+    buildTags: Type.Optional(Type.Boolean()),
     containerPort: Type.Integer({ minimum: 1, maximum: 65535 }),
     replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
   },
   { additionalProperties: false },
 );
 export type ServiceBody = Static<typeof ServiceBody>;
+
+export const RepositoryStatusView = Type.Union([
+  Type.Object({
+    fullName: Type.String(),
+    installationId: Type.Union([Type.Integer(), Type.Null()]),
+    /** Why pushes no longer build this service, or null while they do. */
+    problem: Type.Union([Type.String(), Type.Null()]),
+  }),
+  Type.Null(),
+]);
 
 export const ServiceView = Type.Object({
   id: Type.String(),
@@ -38,9 +60,12 @@ export const ServiceView = Type.Object({
   githubRepoId: Type.Union([Type.Integer(), Type.Null()]),
   branch: Type.String(),
   rootDir: Type.String(),
+  watchPaths: Type.Array(Type.String()),
+  buildTags: Type.Boolean(),
   containerPort: Type.Integer(),
   replicas: Type.Integer(),
   autoDeploy: Type.Boolean(),
+  repository: RepositoryStatusView,
   createdAt: Type.String({ format: "date-time" }),
 });
 
@@ -50,7 +75,10 @@ export const projectView = (p: Project): Static<typeof ProjectView> => ({
   createdAt: p.created_at.toISOString(),
 });
 
-export const serviceView = (s: Service): Static<typeof ServiceView> => ({
+export const serviceView = (
+  s: Service,
+  repository: Static<typeof RepositoryStatusView> = null,
+): Static<typeof ServiceView> => ({
   id: s.id,
   projectId: s.project_id,
   name: s.name,
@@ -58,8 +86,11 @@ export const serviceView = (s: Service): Static<typeof ServiceView> => ({
   githubRepoId: s.github_repo_id === null ? null : Number(s.github_repo_id),
   branch: s.branch,
   rootDir: s.root_dir,
+  watchPaths: s.watch_paths,
+  buildTags: s.build_tags,
   containerPort: s.container_port,
   replicas: s.replicas,
   autoDeploy: s.auto_deploy,
+  repository,
   createdAt: s.created_at.toISOString(),
 });

@@ -1,0 +1,121 @@
+// Where a new service's code comes from, checked before the service is created: a repository of the
+// organisation's GitHub App installations, a public GitHub repository, or any git URL.
+import type { Db } from "../db/database.js";
+import type { Actor } from "../auth/bootstrap-auth.js";
+import type { GitHubApi } from "../github/github-api.js";
+import { repositoryProblem } from "../github/repository-state.js";
+import { badRequest, HttpError } from "../http/errors.js";
+
+export interface RepositorySource {
+  gitUrl: string;
+  githubRepoId: number | null;
+  defaultBranch: string | undefined;
+}
+
+export interface SourceInput {
+  gitUrl?: string | undefined;
+  githubRepoId?: number | undefined;
+  githubUrl?: string | undefined;
+}
+
+export async function resolveRepositorySource(
+  db: Db,
+  github: GitHubApi,
+  githubWebUrl: string,
+  actor: Actor,
+  input: SourceInput,
+): Promise<RepositorySource> {
+  if (input.githubUrl !== undefined) {
+    if (input.gitUrl !== undefined || input.githubRepoId !== undefined) {
+      throw badRequest("give githubUrl alone, or gitUrl (with an optional githubRepoId), or githubRepoId alone");
+    }
+    return publicGitHubRepository(db, github, githubWebUrl, input.githubUrl);
+  }
+  if (input.gitUrl !== undefined) {
+    return { gitUrl: input.gitUrl, githubRepoId: input.githubRepoId ?? null, defaultBranch: undefined };
+  }
+  if (input.githubRepoId !== undefined) return installedRepository(db, github, actor, input.githubRepoId);
+  throw badRequest("a service needs a repository: githubRepoId, githubUrl or gitUrl");
+}
+
+/** A repository reachable through one of the organisation's installations. */
+async function installedRepository(
+  db: Db,
+  github: GitHubApi,
+  actor: Actor,
+  repositoryId: number,
+): Promise<RepositorySource> {
+  const repo = await db
+    .selectFrom("github_repos")
+    .innerJoin("github_installations", "github_installations.id", "github_repos.installation_id")
+    .select([
+      "github_repos.full_name",
+      "github_repos.clone_url",
+      "github_repos.default_branch",
+      "github_repos.installation_id",
+      "github_repos.removed_at",
+      "github_installations.suspended_at",
+      "github_installations.deleted_at",
+    ])
+    .where("github_repos.id", "=", String(repositoryId))
+    .where("github_installations.org_id", "=", actor.orgId)
+    .executeTakeFirst();
+  if (!repo)
+    throw new HttpError(
+      404,
+      `repository ${repositoryId} is not reachable through this organisation's GitHub App installations`,
+    );
+  const problem = repositoryProblem(repo);
+  if (problem) throw new HttpError(409, problem);
+  let { clone_url: cloneUrl, default_branch: defaultBranch } = repo;
+  if (!cloneUrl) {
+    // Repositories added by webhook arrive without a clone URL: ask GitHub once and keep it.
+    const info = await github.installationRepository(Number(repo.installation_id), repo.full_name);
+    cloneUrl = info.cloneUrl;
+    defaultBranch = info.defaultBranch;
+    await db
+      .updateTable("github_repos")
+      .set({ clone_url: cloneUrl, default_branch: defaultBranch })
+      .where("id", "=", String(repositoryId))
+      .execute();
+  }
+  return { gitUrl: cloneUrl, githubRepoId: repositoryId, defaultBranch: defaultBranch ?? undefined };
+}
+
+/** A public repository given by its GitHub URL; it builds without any token. */
+async function publicGitHubRepository(
+  db: Db,
+  github: GitHubApi,
+  githubWebUrl: string,
+  url: string,
+): Promise<RepositorySource> {
+  const expectedHost = new URL(githubWebUrl).host;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw badRequest("githubUrl is not a URL");
+  }
+  const match = /^\/([A-Za-z0-9-]+)\/([A-Za-z0-9._-]+?)(?:\.git)?\/?$/.exec(parsed.pathname);
+  if (parsed.host !== expectedHost || !match?.[1] || !match[2]) {
+    throw badRequest(`githubUrl must look like ${githubWebUrl.replace(/\/$/, "")}/owner/repository`);
+  }
+  const repo = await github.publicRepository(match[1], match[2]);
+  if (!repo) throw new HttpError(422, `${match[1]}/${match[2]} is not a public GitHub repository`);
+  await db
+    .insertInto("github_repos")
+    .values({
+      id: repo.id,
+      installation_id: null,
+      full_name: repo.fullName,
+      owner: repo.owner,
+      name: repo.name,
+      private: false,
+      clone_url: repo.cloneUrl,
+      default_branch: repo.defaultBranch,
+      removed_at: null,
+    })
+    .onConflict((oc) => oc.column("id").doNothing())
+    .execute();
+  return { gitUrl: repo.cloneUrl, githubRepoId: repo.id, defaultBranch: repo.defaultBranch };
+}
