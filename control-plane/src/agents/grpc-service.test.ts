@@ -273,4 +273,40 @@ describe("agent channel (server side)", () => {
     const row = await database.db.selectFrom("builds").selectAll().where("id", "=", build.id).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ status: "failed", status_reason: "done" });
   });
+
+  it("never rolls a service back when builds finish out of order, and drops replicas nobody started", async () => {
+    const older = await queueBuild();
+    const newer = await queueBuild();
+    const claims: WorkRef[] = [];
+    for (let i = 0; i < 2; i++) claims.push((await claim([WorkKind.WORK_KIND_BUILD])).work?.ref as WorkRef);
+    const [olderRef, newerRef] = [claims.find((c) => c.id === older.id), claims.find((c) => c.id === newer.id)];
+    const succeed = (ref: WorkRef | undefined) =>
+      complete({
+        work: ref,
+        outcome: Outcome.OUTCOME_SUCCEEDED,
+        result: { $case: "build", value: { imageRef: "x", imageDigest: DIGEST } },
+      });
+    await succeed(newerRef);
+    await succeed(olderRef);
+    const deployments = await database.db
+      .selectFrom("deployments")
+      .select(["build_id", "status"])
+      .where("build_id", "in", [older.id, newer.id])
+      .execute();
+    expect(deployments).toEqual([{ build_id: newer.id, status: "pending" }]);
+
+    // A newer deployment replaces the pending replicas of an older one, which ends as cancelled.
+    const newest = await queueBuild();
+    await succeed((await claim([WorkKind.WORK_KIND_BUILD])).work?.ref);
+    const rows = await database.db
+      .selectFrom("deployments")
+      .select(["build_id", "status", "reason"])
+      .where("build_id", "in", [newer.id, newest.id])
+      .orderBy("created_at")
+      .execute();
+    expect(rows).toEqual([
+      { build_id: newer.id, status: "cancelled", reason: "superseded by a newer deployment before it finished" },
+      { build_id: newest.id, status: "pending", reason: null },
+    ]);
+  });
 });

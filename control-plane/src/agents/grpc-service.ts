@@ -33,6 +33,7 @@ import {
   claimNextDeployItem,
   createDeployment,
   finishDeployItem,
+  hasNewerDeployment,
   renewDeployLeases,
   type DeployItemOutcome,
 } from "../deployments/deployment-repository.js";
@@ -353,7 +354,10 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
       const final = outcome.status === "completed" ? { ...outcome, imageRef } : outcome;
       const build = await finishBuild(trx, { ...ref, outcome: final });
       log.info({ buildId: build.id, status: build.status }, "build finished");
-      if (build.status === "completed" && target.auto_deploy) {
+      // Builds can finish out of order: never roll a service back to an older push.
+      const overtaken = build.status === "completed" && (await hasNewerDeployment(trx, target.service_id, build.id));
+      if (overtaken) log.info({ buildId: build.id }, "not deployed: a newer build of the service is already deployed");
+      if (build.status === "completed" && target.auto_deploy && !overtaken) {
         await createDeployment(trx, {
           serviceId: target.service_id,
           buildId: build.id,

@@ -49,7 +49,43 @@ export async function createDeployment(
       })),
     )
     .execute();
+  // Replicas of older deployments not yet started will never be wanted: this one replaces them.
+  const overtaken = await trx
+    .updateTable("deploy_work_items")
+    .set({
+      status: "superseded",
+      status_reason: `superseded by deployment ${deployment.id}`,
+      finished_at: sql<Date>`now()`,
+    })
+    .where("status", "=", "pending")
+    .where("deployment_id", "in", (eb) =>
+      eb
+        .selectFrom("deployments")
+        .select("id")
+        .where("service_id", "=", input.serviceId)
+        .where("id", "!=", deployment.id),
+    )
+    .returning("deployment_id")
+    .execute();
+  for (const id of new Set(overtaken.map((row) => row.deployment_id))) await settleDeployment(trx, id);
   return deployment;
+}
+
+/** Whether the service already has a live or finished deployment of a build newer than `buildId`. */
+export async function hasNewerDeployment(
+  trx: Transaction<Database>,
+  serviceId: string,
+  buildId: string,
+): Promise<boolean> {
+  const row = await trx
+    .selectFrom("deployments")
+    .innerJoin("builds as deployed", "deployed.id", "deployments.build_id")
+    .select("deployments.id")
+    .where("deployments.service_id", "=", serviceId)
+    .where("deployments.status", "in", ["pending", "in_progress", "succeeded"])
+    .where("deployed.created_at", ">", (eb) => eb.selectFrom("builds").select("created_at").where("id", "=", buildId))
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 /** Claims the oldest pending replica item (FOR UPDATE SKIP LOCKED) and marks its deployment in progress. */
@@ -155,17 +191,22 @@ async function settleDeployment(trx: Transaction<Database>, deploymentId: string
     (i) => i.status === "pending" || (LEASED_DEPLOY_ITEM_STATUSES as readonly string[]).includes(i.status),
   );
   if (unfinished || deployment.finished_at) return;
-  const failure = items.find((i) => i.status !== "running");
+  const failure = items.find((i) => i.status !== "running" && i.status !== "superseded");
+  const overtaken = !failure && items.some((i) => i.status === "superseded");
   await trx
     .updateTable("deployments")
     .set({
-      status: failure ? "failed" : "succeeded",
-      reason: failure ? `replica ${failure.status}: ${failure.status_reason ?? "no reason given"}` : null,
+      status: failure ? "failed" : overtaken ? "cancelled" : "succeeded",
+      reason: failure
+        ? `replica ${failure.status}: ${failure.status_reason ?? "no reason given"}`
+        : overtaken
+          ? "superseded by a newer deployment before it finished"
+          : null,
       finished_at: sql<Date>`now()`,
     })
     .where("id", "=", deploymentId)
     .execute();
-  if (failure) return;
+  if (failure || overtaken) return;
   // The new replicas serve now: the service's earlier running replicas are superseded.
   await trx
     .updateTable("deploy_work_items")
