@@ -167,6 +167,12 @@ export class AgentRunner {
       ref,
       signal,
       log,
+      gitCredentials: async () => {
+        const credentials = await this.withRetry(() => this.channel.getGitCredentials({ work: ref }), signal);
+        if (!credentials.password) return undefined;
+        log.addSecret(credentials.password);
+        return { username: credentials.username, password: credentials.password };
+      },
       reportPhase: async (phase) => {
         try {
           await this.withRetry(() => this.channel.reportStatus({ work: ref, phase }), signal);

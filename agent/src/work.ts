@@ -7,11 +7,18 @@
 import type { CompleteRequest, WorkPhase, WorkRef } from "@slipway/proto";
 import type { LogShipper } from "./logs/log-shipper.js";
 
+export interface GitCredentials {
+  username: string;
+  password: string;
+}
+
 export interface WorkContext {
   ref: WorkRef;
   signal: AbortSignal;
   reportPhase(phase: WorkPhase): Promise<void>;
   log: LogShipper;
+  /** Credentials to fetch the build's repository, minted for this build; undefined when none are needed. */
+  gitCredentials(): Promise<GitCredentials | undefined>;
 }
 
 export type WorkResult =

@@ -12,6 +12,7 @@ import { WorkListener } from "./agents/work-notifier.js";
 import { startReaper } from "./scheduler/reaper.js";
 import { GitHubAppStore } from "./github/app-credentials.js";
 import { GitHubApi } from "./github/github-api.js";
+import { GitHubJobs } from "./jobs/github-jobs.js";
 
 /** Keepalive that agents' pings (every 20 s) never trip into `too_many_pings`. */
 export const GRPC_SERVER_OPTIONS = {
@@ -52,6 +53,7 @@ export async function startControlPlane(
     AgentServiceService,
     createAgentService({
       db,
+      github: github.api,
       hub,
       log: app.log,
       leaseSeconds: config.LEASE_SECONDS,
@@ -66,6 +68,18 @@ export async function startControlPlane(
     ),
   );
   const stopReaper = startReaper(db, app.log, config.REAPER_INTERVAL_SECONDS);
+  const githubJobs = new GitHubJobs(
+    db,
+    github.api,
+    {
+      redisUrl: config.REDIS_URL,
+      databaseUrl: config.DATABASE_URL,
+      publicUrl: config.PUBLIC_URL,
+      intervalSeconds: config.GITHUB_SYNC_INTERVAL_SECONDS,
+    },
+    app.log,
+  );
+  await githubJobs.start();
   const httpUrl = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   app.log.info({ httpUrl, grpcPort }, "control plane ready");
 
@@ -74,6 +88,7 @@ export async function startControlPlane(
     grpcAddress: `${config.GRPC_HOST}:${grpcPort}`,
     async stop() {
       await stopReaper();
+      await githubJobs.stop();
       hub.closeAll();
       await new Promise<void>((resolve) => grpc.tryShutdown(() => resolve()));
       await app.close();

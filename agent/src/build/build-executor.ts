@@ -2,7 +2,7 @@
 import { mkdir, mkdtemp, realpath, rm } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { WorkPhase, type BuildSpec } from "@slipway/proto";
-import { checkoutCommit } from "../runtime/git.js";
+import { checkoutCommit, credentialHeaderSecret } from "../runtime/git.js";
 import { buildImage, pushImage, removeImage } from "../runtime/podman.js";
 import { WorkFailure, type WorkContext, type WorkResult } from "../work.js";
 import { findContainerfile } from "./containerfile.js";
@@ -27,8 +27,10 @@ export async function executeBuild(
   };
   try {
     await ctx.reportPhase(WorkPhase.WORK_PHASE_CLONING);
+    const credentials = await ctx.gitCredentials();
+    if (credentials) ctx.log.addSecret(credentialHeaderSecret(credentials));
     ctx.log.line(`==> Fetching ${spec.gitUrl} at ${spec.commitSha} (${spec.branch})`);
-    await checkoutCommit(dir, spec.gitUrl, spec.commitSha, spec.branch, run);
+    await checkoutCommit(dir, spec.gitUrl, spec.commitSha, spec.branch, { ...run, credentials });
 
     const serviceDir = resolve(dir, spec.rootDir || ".");
     // The root directory comes from the service's settings: it must stay inside the checkout.

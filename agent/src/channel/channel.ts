@@ -10,6 +10,8 @@ import {
   type ClaimRequest,
   type ClaimResponse,
   type CompleteRequest,
+  type GetGitCredentialsRequest,
+  type GetGitCredentialsResponse,
   type HeartbeatRequest,
   type HeartbeatResponse,
   type RegisterResponse,
@@ -116,6 +118,13 @@ export class AgentChannel {
 
   appendLog(request: AppendLogRequest): Promise<AppendLogResponse> {
     return this.call(this.client.appendLog as Unary<AppendLogRequest, AppendLogResponse>, request);
+  }
+
+  getGitCredentials(request: GetGitCredentialsRequest): Promise<GetGitCredentialsResponse> {
+    return this.call(
+      this.client.getGitCredentials as Unary<GetGitCredentialsRequest, GetGitCredentialsResponse>,
+      request,
+    );
   }
 
   complete(request: CompleteRequest): Promise<unknown> {

@@ -1,4 +1,5 @@
 // Fetches exactly one commit of a repository into an empty directory.
+import type { GitCredentials } from "../work.js";
 import { runProcess, type RunOptions } from "./process.js";
 
 const GIT_ENV = {
@@ -7,14 +8,34 @@ const GIT_ENV = {
   GIT_ASKPASS: "/bin/false",
 };
 
+/**
+ * Credentials travel to git as an HTTP header set through the environment (GIT_CONFIG_*), scoped to
+ * the repository's URL: never in argv, never in the remote URL, never in .git/config.
+ */
+function credentialEnv(gitUrl: string, credentials: GitCredentials | undefined): Record<string, string> {
+  if (!credentials) return {};
+  return {
+    GIT_CONFIG_COUNT: "1",
+    GIT_CONFIG_KEY_0: `http.${gitUrl}.extraHeader`,
+    GIT_CONFIG_VALUE_0: `Authorization: Basic ${credentialHeaderSecret(credentials)}`,
+  };
+}
+
+/** The encoded form of the credentials, masked in logs like the token itself. */
+export function credentialHeaderSecret(credentials: GitCredentials): string {
+  return Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64");
+}
+
 export async function checkoutCommit(
   dir: string,
   gitUrl: string,
   commitSha: string,
   branch: string,
-  options: Pick<RunOptions, "signal" | "onOutput" | "killGraceMs">,
+  options: Pick<RunOptions, "signal" | "onOutput" | "killGraceMs"> & { credentials?: GitCredentials | undefined },
 ): Promise<void> {
-  const git = (args: string[], label: string) => runProcess("git", args, { ...options, cwd: dir, env: GIT_ENV, label });
+  const { credentials, ...run } = options;
+  const env = { ...GIT_ENV, ...credentialEnv(gitUrl, credentials) };
+  const git = (args: string[], label: string) => runProcess("git", args, { ...run, cwd: dir, env, label });
   await git(["init", "--quiet"], "git init");
   await git(["remote", "add", "origin", gitUrl], "git remote add");
   try {

@@ -41,10 +41,14 @@ import { authenticateAgent, enrolAgent, EnrolmentError, type AuthenticatedAgent 
 import { RpcError, invalidArgument, unauthenticated } from "./grpc-errors.js";
 import { UUID_PATTERN, sanitizeText } from "../http/patterns.js";
 import type { SessionHub } from "./session-hub.js";
+import type { GitHubApi } from "../github/github-api.js";
+import { repositoryProblem } from "../github/repository-state.js";
+import { BUILD_LEASES, holdsLease } from "../leases/leases.js";
 import { notifyWorkAvailable } from "./work-notifier.js";
 
 export interface AgentServiceDeps {
   db: Db;
+  github: GitHubApi;
   hub: SessionHub;
   log: FastifyBaseLogger;
   leaseSeconds: number;
@@ -327,6 +331,33 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
           );
       }
       return {};
+    }),
+
+    getGitCredentials: unary("GetGitCredentials", async (request, agent) => {
+      const ref = checkRef(request.work);
+      if (ref.kind !== WorkKind.WORK_KIND_BUILD) throw invalidArgument("credentials are handed out for builds only");
+      if (!(await holdsLease(db, BUILD_LEASES, { ...ref, agentId: agent.id }))) throw new LeaseLostError(ref.id);
+      const repo = await db
+        .selectFrom("builds")
+        .innerJoin("services", "services.id", "builds.service_id")
+        .innerJoin("github_repos", "github_repos.id", "services.github_repo_id")
+        .leftJoin("github_installations", "github_installations.id", "github_repos.installation_id")
+        .select([
+          "github_repos.id as repository_id",
+          "github_repos.full_name",
+          "github_repos.installation_id",
+          "github_repos.removed_at",
+          "github_installations.suspended_at",
+          "github_installations.deleted_at",
+        ])
+        .where("builds.id", "=", ref.id)
+        .executeTakeFirst();
+      if (!repo || repo.installation_id === null) return { username: "", password: "", expiresAt: undefined };
+      const problem = repositoryProblem(repo);
+      if (problem) throw new RpcError(status.PERMISSION_DENIED, problem);
+      const token = await deps.github.mintCloneToken(Number(repo.installation_id), Number(repo.repository_id));
+      log.info({ buildId: ref.id, repository: repo.full_name }, "clone token minted");
+      return { username: "x-access-token", password: token.token, expiresAt: new Date(token.expiresAt) };
     }),
   };
 

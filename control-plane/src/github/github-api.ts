@@ -12,6 +12,7 @@ type Client = InstanceType<typeof GitHubOctokit>;
 
 export class GitHubNotConfiguredError extends Error {
   override name = "GitHubNotConfiguredError";
+  readonly statusCode = 409;
   constructor() {
     super("github: no GitHub App is configured (set GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY, or create one)");
   }
@@ -145,7 +146,7 @@ export class GitHubApi {
     });
     const body = (await response.json().catch(() => ({}))) as { access_token?: string; error?: string };
     if (!response.ok || !body.access_token) {
-      throw new UserAuthorizationError(body.error ?? `GitHub answered ${response.status}`);
+      throw new UserAuthorizationError(`GitHub did not accept the authorization (${body.error ?? response.status})`);
     }
     return body.access_token;
   }
@@ -215,6 +216,7 @@ export type DeploymentState = "queued" | "in_progress" | "success" | "failure" |
 
 export class UserAuthorizationError extends Error {
   override name = "UserAuthorizationError";
+  readonly statusCode = 400;
 }
 
 function splitFullName(fullName: string): [string, string] {

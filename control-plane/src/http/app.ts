@@ -20,6 +20,7 @@ import { buildRoutes } from "../builds/routes.js";
 import { deploymentRoutes } from "../deployments/routes.js";
 import { deliveryRoutes } from "../github/deliveries-routes.js";
 import { githubWebhookRoutes } from "../github/webhook-routes.js";
+import { githubSetupRoutes } from "../github/setup-routes.js";
 import { projectRoutes } from "../projects/routes.js";
 import { installErrorHandler } from "./error-handler.js";
 import { healthRoutes } from "./health-routes.js";
@@ -74,6 +75,13 @@ export async function buildApp({ config, db, redis, github }: AppDeps): Promise<
       await api.register(deploymentRoutes, { db });
       await api.register(agentRoutes, { db });
       await api.register(deliveryRoutes, { db });
+      await api.register(githubSetupRoutes, {
+        db,
+        store: github.store,
+        api: github.api,
+        publicUrl: config.PUBLIC_URL,
+        githubWebUrl: config.GITHUB_WEB_URL,
+      });
     },
     { prefix: "/api" },
   );

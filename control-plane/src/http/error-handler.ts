@@ -3,6 +3,12 @@ import type { FastifyError, FastifyInstance } from "fastify";
 /** One error handler for the whole API: 4xx messages reach the client, 5xx details only the log. */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // octokit's RequestError: GitHub refused or failed a call we made on the user's behalf.
+    const github = (error as { status?: unknown }).status;
+    if (error.name === "HttpError" && typeof github === "number" && error.statusCode === undefined) {
+      request.log.warn({ status: github }, "GitHub request failed");
+      return reply.status(502).send({ error: `GitHub answered ${github}; try again`, statusCode: 502 });
+    }
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
     if (status >= 500) {
       request.log.error({ err: error }, "request failed");

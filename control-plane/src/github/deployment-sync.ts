@@ -1,0 +1,139 @@
+// Keeps GitHub Deployments in step with builds, in the background. For every outbox row
+// (github_deployments) whose GitHub state lags what the build and its deployment say, a job creates
+// the GitHub deployment if needed and posts the missing statuses in order:
+//   queued → in_progress → success | failure | error (| inactive when overtaken)
+// Jobs retry with backoff and honour GitHub's rate-limit headers; a build never waits for them.
+import { sql } from "kysely";
+import type { Db } from "../db/database.js";
+import type { DeploymentState, GitHubApi } from "./github-api.js";
+
+export interface LaggingDeployment {
+  build_id: string;
+  installation_id: string;
+  repository: string;
+  environment: string;
+  deployment_id: string | null;
+  last_state: string | null;
+  desired: DeploymentState;
+  commit_sha: string;
+  service_id: string;
+  status_reason: string | null;
+}
+
+/**
+ * The GitHub state each build should show, from its status and its latest Slipway deployment. This
+ * is the one place the mapping lives; both the reconciler and the sync job read it.
+ */
+function laggingQuery(db: Db) {
+  return db
+    .selectFrom(
+      sql<LaggingDeployment>`(
+        SELECT gd.build_id, gd.installation_id, gd.repository, gd.environment, gd.deployment_id, gd.last_state,
+               b.commit_sha, b.service_id, coalesce(d.reason, b.status_reason) AS status_reason,
+               CASE
+                 WHEN b.status IN ('pending', 'claimed') THEN 'queued'
+                 WHEN b.status IN ('cloning', 'building', 'pushing') THEN 'in_progress'
+                 WHEN b.status = 'failed' THEN 'failure'
+                 WHEN b.status = 'cancelled' THEN 'error'
+                 WHEN d.status = 'succeeded' THEN 'success'
+                 WHEN d.status = 'failed' THEN 'failure'
+                 WHEN d.status = 'cancelled' THEN 'inactive'
+                 WHEN d.status IS NOT NULL THEN 'in_progress'
+                 WHEN NOT s.auto_deploy THEN 'success'
+                 WHEN EXISTS (
+                   SELECT 1 FROM deployments nd JOIN builds nb ON nb.id = nd.build_id
+                   WHERE nd.service_id = b.service_id AND nb.created_at > b.created_at
+                 ) THEN 'inactive'
+                 ELSE 'in_progress'
+               END AS desired
+        FROM github_deployments gd
+        JOIN builds b ON b.id = gd.build_id
+        JOIN services s ON s.id = b.service_id
+        LEFT JOIN LATERAL (
+          SELECT status, reason FROM deployments WHERE build_id = b.id ORDER BY created_at DESC LIMIT 1
+        ) d ON true
+      )`.as("lag"),
+    )
+    .selectAll()
+    .whereRef("lag.desired", "is distinct from", "lag.last_state");
+}
+
+/** Builds whose GitHub deployment lags, oldest change first. */
+export async function laggingDeployments(db: Db, limit: number): Promise<string[]> {
+  const rows = await laggingQuery(db).select("lag.build_id").limit(limit).execute();
+  return rows.map((r) => r.build_id);
+}
+
+const ORDER: DeploymentState[] = ["queued", "in_progress"];
+const TERMINAL = new Set<string>(["success", "failure", "error", "inactive"]);
+
+/** The statuses to post, in order, to move GitHub from `last` to `desired`. */
+export function statusesToPost(last: string | null, desired: DeploymentState): DeploymentState[] {
+  if (last !== null && TERMINAL.has(last)) return desired === "inactive" && last === "success" ? ["inactive"] : [];
+  const start = last === null ? 0 : ORDER.indexOf(last as DeploymentState) + 1;
+  const steps = ORDER.slice(start, TERMINAL.has(desired) ? ORDER.length : ORDER.indexOf(desired) + 1);
+  return TERMINAL.has(desired) ? [...steps, desired] : steps;
+}
+
+const DESCRIPTIONS: Record<DeploymentState, string> = {
+  queued: "Waiting for a Slipway agent",
+  in_progress: "Building and deploying",
+  success: "Deployed",
+  failure: "Failed",
+  error: "Cancelled",
+  inactive: "Replaced by a newer deployment",
+};
+
+export interface SyncOptions {
+  publicUrl: string;
+}
+
+/** Brings one build's GitHub deployment up to date. Safe to run again after any failure. */
+export async function syncDeployment(db: Db, github: GitHubApi, buildId: string, options: SyncOptions): Promise<void> {
+  const row = await laggingQuery(db).where("lag.build_id", "=", buildId).executeTakeFirst();
+  if (!row) return;
+  const installationId = Number(row.installation_id);
+  const base = options.publicUrl.replace(/\/$/, "");
+  let deploymentId = row.deployment_id === null ? null : Number(row.deployment_id);
+  if (deploymentId === null) {
+    deploymentId = await github.createDeployment(installationId, row.repository, {
+      ref: row.commit_sha,
+      environment: row.environment,
+      description: `Slipway build ${row.build_id}`,
+      payload: { slipway_build_id: row.build_id },
+    });
+    // Kept at once: a retry after a later failure must not create a second deployment.
+    await db
+      .updateTable("github_deployments")
+      .set({ deployment_id: deploymentId })
+      .where("build_id", "=", buildId)
+      .execute();
+  }
+  for (const state of statusesToPost(row.last_state, row.desired)) {
+    const reason = state === "failure" && row.status_reason ? `: ${row.status_reason}` : "";
+    await github.createDeploymentStatus(installationId, row.repository, deploymentId, {
+      state,
+      logUrl: `${base}/builds/${row.build_id}`,
+      environmentUrl: `${base}/services/${row.service_id}`,
+      description: `${DESCRIPTIONS[state]}${reason}`,
+    });
+    await db
+      .updateTable("github_deployments")
+      .set({ last_state: state, last_error: null, attempts: 0, updated_at: sql<Date>`now()` })
+      .where("build_id", "=", buildId)
+      .execute();
+  }
+}
+
+/** Records why a sync attempt failed, for the operator (the job itself retries). */
+export async function recordSyncFailure(db: Db, buildId: string, message: string): Promise<void> {
+  await db
+    .updateTable("github_deployments")
+    .set((eb) => ({
+      last_error: message.slice(0, 500),
+      attempts: eb("attempts", "+", 1),
+      updated_at: sql<Date>`now()`,
+    }))
+    .where("build_id", "=", buildId)
+    .execute();
+}
