@@ -19,11 +19,17 @@ if [ ! -f "$STATE/env" ]; then
   {
     echo "GITHUB_WEBHOOK_SECRET=$(node -p "require('crypto').randomBytes(32).toString('hex')")"
     echo "SLIPWAY_BOOTSTRAP_TOKEN=$(node -p "require('crypto').randomBytes(32).toString('hex')")"
+    echo "SLIPWAY_SECRET_KEY=$(node -p "require('crypto').randomBytes(32).toString('base64')")"
   } >"$STATE/env"
 fi
 set -a
 # shellcheck disable=SC1091
 source "$STATE/env"
+# Stacks made before the secret key existed get one now.
+if [ -z "${SLIPWAY_SECRET_KEY:-}" ]; then
+  SLIPWAY_SECRET_KEY="$(node -p "require('crypto').randomBytes(32).toString('base64')")"
+  echo "SLIPWAY_SECRET_KEY=$SLIPWAY_SECRET_KEY" >>"$STATE/env"
+fi
 DATABASE_URL="${DATABASE_URL:-postgres://slipway:slipway@127.0.0.1:5432/slipway}"
 REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 REGISTRY_HOST="${REGISTRY_HOST:-127.0.0.1:5000}"

@@ -202,8 +202,8 @@ describe("GitHub push webhooks", () => {
     expect(await count("builds")).toBe(builds);
   });
 
-  it("handles every push and ping example GitHub documents without error", async () => {
-    for (const event of ["push", "ping"]) {
+  it("handles every push, installation, installation_repositories and ping example GitHub documents", async () => {
+    for (const event of ["push", "installation", "installation_repositories", "ping"]) {
       for (const example of webhookExamples(event)) {
         const response = await deliver(await signedDelivery(SECRET, event, example, randomUUID()));
         expect([200, 202]).toContain(response.status);
@@ -217,5 +217,115 @@ describe("GitHub push webhooks", () => {
       status: 202,
       body: { outcome: "ignored", reason: "event star is not handled" },
     });
+  });
+
+  it("answers 413 to a body over 25 MB and stores nothing", async () => {
+    const before = await count("webhook_deliveries");
+    const body = JSON.stringify({ padding: "x".repeat(25 * 1024 * 1024) });
+    const { sign } = await import("@octokit/webhooks-methods");
+    const response = await deliver({
+      body,
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": "push",
+        "x-github-delivery": randomUUID(),
+        "x-hub-signature-256": await sign(SECRET, body),
+      },
+    });
+    expect(response.status).toBe(413);
+    expect(await count("webhook_deliveries")).toBe(before);
+  });
+
+  it("keeps installations and their repositories true, and stops building a removed repository", async () => {
+    const installationId = randomInt(1_000_000, 2_000_000_000);
+    const installation = { id: installationId, account: { login: "acme", type: "Organization" }, app_id: 1 };
+    const repo = { id: repositoryId, name: "web", full_name: "acme/web", private: true };
+    const created = await deliver(
+      await signedDelivery(SECRET, "installation", { action: "created", installation, repositories: [repo] }),
+    );
+    expect(created).toMatchObject({ status: 202, body: { outcome: "applied" } });
+    const row = await database.db
+      .selectFrom("github_installations")
+      .selectAll()
+      .where("id", "=", String(installationId))
+      .executeTakeFirstOrThrow();
+    // Nobody has proved they own it yet: it belongs to no organisation.
+    expect(row.org_id).toBeNull();
+
+    const removal = await signedDelivery(SECRET, "installation_repositories", {
+      action: "removed",
+      installation,
+      repository_selection: "selected",
+      repositories_added: [],
+      repositories_removed: [repo],
+    });
+    expect(await deliver(removal)).toMatchObject({ status: 202, body: { outcome: "applied" } });
+    expect(await deliver(removal)).toMatchObject({ status: 200, body: { duplicate: true } });
+
+    const push = await deliver(
+      await signedDelivery(SECRET, "push", pushPayload({ repositoryId, branch: "main", sha: sha() })),
+    );
+    expect(push).toMatchObject({
+      status: 202,
+      body: { outcome: "ignored", reason: "repository acme/web was removed from the GitHub App installation" },
+    });
+    const service = await app.inject({
+      method: "GET",
+      url: `/api/services/${serviceId}`,
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(service.json().repository).toEqual({
+      fullName: "acme/web",
+      installationId,
+      problem: "repository acme/web was removed from the GitHub App installation",
+    });
+    const trigger = await app.inject({
+      method: "POST",
+      url: `/api/services/${serviceId}/builds`,
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(trigger.statusCode).toBe(409);
+
+    // Added back, it builds again.
+    await deliver(
+      await signedDelivery(SECRET, "installation_repositories", {
+        action: "added",
+        installation,
+        repository_selection: "selected",
+        repositories_added: [repo],
+        repositories_removed: [],
+      }),
+    );
+    const again = await deliver(
+      await signedDelivery(SECRET, "push", pushPayload({ repositoryId, branch: "main", sha: sha() })),
+    );
+    expect(again).toMatchObject({ status: 202, body: { outcome: "queued" } });
+  });
+
+  it("builds a monorepo service only when the push touches its directories", async () => {
+    const monorepoId = randomInt(1_000_000, 2_000_000_000);
+    const { serviceId: apiId } = await seedService(database.db, {
+      name: "api",
+      githubRepoId: monorepoId,
+      rootDir: "apps/api",
+      watchPaths: ["packages/shared"],
+    });
+    const pushTouching = async (files: string[]) => {
+      const payload = pushPayload({ repositoryId: monorepoId, branch: "main", sha: sha() });
+      payload.commits = [{ id: payload.after, message: "x", added: files, removed: [], modified: [] }];
+      return deliver(await signedDelivery(SECRET, "push", payload));
+    };
+    expect((await pushTouching(["apps/web/page.tsx"])).body).toMatchObject({
+      outcome: "ignored",
+      reason: expect.stringContaining("api (no change under apps/api, packages/shared)"),
+    });
+    const built = await pushTouching(["packages/shared/util.ts"]);
+    expect(built.body.outcome).toBe("queued");
+    const build = await database.db
+      .selectFrom("builds")
+      .select("service_id")
+      .where("id", "=", (built.body.buildIds as string[])[0] as string)
+      .executeTakeFirstOrThrow();
+    expect(build.service_id).toBe(apiId);
   });
 });

@@ -82,6 +82,11 @@ describe("REST API", () => {
     const ready = await call("GET", "/readyz", undefined, null);
     expect(ready.json()).toEqual({ status: "ready", checks: { postgres: "ok", redis: "ok" } });
     expect((await call("GET", "/", undefined, null)).body).toContain("Slipway");
+    // Links Slipway hands out (GitHub's log_url, environment_url) open the dashboard.
+    const page = await app.inject({ method: "GET", url: "/builds/123", headers: { accept: "text/html" } });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain("Slipway");
+    expect((await call("GET", "/api/nope", undefined, null)).statusCode).toBe(404);
   });
 
   it("creates a project and a service, and refuses duplicates and bad input with a reason", async () => {

@@ -16,7 +16,11 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     return reply.status(status).send({ error: error.message, statusCode: status });
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: `no route ${request.method} ${request.url.split("?")[0]}`, statusCode: 404 }),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    // The dashboard's own pages (/builds/…, /services/…) are the single-page app's to route.
+    if (request.method === "GET" && !request.url.startsWith("/api/") && request.headers.accept?.includes("text/html")) {
+      return reply.sendFile("index.html");
+    }
+    return reply.status(404).send({ error: `no route ${request.method} ${request.url.split("?")[0]}`, statusCode: 404 });
+  });
 }
