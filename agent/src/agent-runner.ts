@@ -33,6 +33,11 @@ class LeaseLost extends Error {
   override name = "LeaseLost";
 }
 
+/** Someone cancelled the work: stop it (SIGTERM, then SIGKILL), clean up, complete it as cancelled. */
+class Cancelled extends Error {
+  override name = "Cancelled";
+}
+
 export class AgentRunner {
   private readonly channel: AgentChannel;
   private readonly running = new Map<string, RunningWork>();
@@ -83,6 +88,7 @@ export class AgentRunner {
         stream.on("data", (message) => {
           failures = 0;
           if (message.event?.$case === "workAvailable") this.poke();
+          if (message.event?.$case === "cancel") this.cancel(message.event.value.id, message.event.value.reason);
         });
         stream.on("error", (error: Error) => {
           if (!signal.aborted) this.log.warn("session stream lost; reconnecting", { error: error.message });
@@ -96,6 +102,15 @@ export class AgentRunner {
       if (Date.now() - opened > 60_000) failures = 0;
       await delay(fullJitterDelay(failures++), signal).catch(() => {});
       this.poke(); // we may have missed hints while away
+    }
+  }
+
+  /** Stops every claim of a work item; execute() then completes it as cancelled. */
+  private cancel(id: string, reason: string): void {
+    for (const work of this.running.values()) {
+      if (work.ref.id !== id || work.controller.signal.aborted) continue;
+      this.log.info("cancelling work", { id, reason });
+      work.controller.abort(new Cancelled(reason || "cancelled"));
     }
   }
 
@@ -214,18 +229,27 @@ export class AgentRunner {
       log.close();
       return;
     }
-    if (result.outcome === "failed") log.line(`==> Failed: ${result.error}`);
+    const cancelled = signal.reason instanceof Cancelled;
+    if (cancelled) {
+      result = { outcome: "failed", error: (signal.reason as Cancelled).message };
+      log.line(`==> Cancelled: ${result.error}`);
+    } else if (result.outcome === "failed") log.line(`==> Failed: ${result.error}`);
     try {
       await log.flush();
       await this.withRetry(
         () =>
           this.channel.complete({
             work: ref,
-            outcome: result.outcome === "succeeded" ? Outcome.OUTCOME_SUCCEEDED : Outcome.OUTCOME_FAILED,
+            outcome: cancelled
+              ? Outcome.OUTCOME_CANCELLED
+              : result.outcome === "succeeded"
+                ? Outcome.OUTCOME_SUCCEEDED
+                : Outcome.OUTCOME_FAILED,
             error: result.outcome === "failed" ? result.error : "",
             result: result.outcome === "succeeded" ? result.result : undefined,
           }),
-        signal,
+        // The work's own signal may be aborted (cancel); completing must still go through.
+        this.stopController.signal,
       );
       this.log.info(`work ${result.outcome}`, fields);
     } catch (error) {
@@ -280,8 +304,9 @@ export class AgentRunner {
           verdict: verdict.verdict,
           reason: verdict.reason,
         });
+        if (work.controller.signal.aborted) continue;
         work.controller.abort(
-          verdict.verdict === Verdict.VERDICT_LOST ? new LeaseLost(verdict.reason) : new Error(verdict.reason),
+          verdict.verdict === Verdict.VERDICT_LOST ? new LeaseLost(verdict.reason) : new Cancelled(verdict.reason),
         );
       }
     } catch (error) {

@@ -45,6 +45,9 @@ export async function startControlPlane(
   const hub = new SessionHub();
   const listener = new WorkListener(config.DATABASE_URL);
   listener.on("work", (kind) => hub.hintWork(kind));
+  listener.on("cancel", (notice) => {
+    if (notice.agentId) hub.cancel(notice.agentId, notice.kind, notice.id, "cancelled by a user");
+  });
   listener.on("error", (error) => app.log.warn({ err: error }, "work listener lost its connection; reconnecting"));
   await listener.start();
 

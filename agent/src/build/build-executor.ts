@@ -3,7 +3,8 @@ import { mkdir, mkdtemp, realpath, rm } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { WorkPhase, type BuildSpec } from "@slipway/proto";
 import { checkoutCommit, credentialHeaderSecret } from "../runtime/git.js";
-import { buildImage, pushImage, removeImage } from "../runtime/podman.js";
+import { buildImage, podmanUsesSystemdCgroups, pushImage, removeImage } from "../runtime/podman.js";
+import { buildCgroupParent, stopBuildCgroup } from "../runtime/build-cgroup.js";
 import { WorkFailure, type WorkContext, type WorkResult } from "../work.js";
 import { findContainerfile } from "./containerfile.js";
 
@@ -44,7 +45,8 @@ export async function executeBuild(
 
     await ctx.reportPhase(WorkPhase.WORK_PHASE_BUILDING);
     ctx.log.line(`==> Building ${spec.imageRef} from ${relative(dir, containerfile)}`);
-    await buildImage(real, containerfile, localTag, run);
+    const cgroupParent = buildCgroupParent(ctx.ref.id, ctx.ref.attempt, await podmanUsesSystemdCgroups());
+    await buildImage(real, containerfile, localTag, cgroupParent, run);
 
     await ctx.reportPhase(WorkPhase.WORK_PHASE_PUSHING);
     ctx.log.line(`==> Pushing ${spec.imageRef}`);
@@ -55,6 +57,9 @@ export async function executeBuild(
       result: { $case: "build", value: { imageRef: spec.imageRef, imageDigest: digest } },
     };
   } finally {
+    // Whatever a RUN step left running (it lives outside podman's process group) stops here.
+    const stopped = await stopBuildCgroup(ctx.ref.id, ctx.ref.attempt, options.killGraceMs);
+    if (stopped > 0) ctx.log.line(`==> Stopped ${stopped} process(es) the build left running`);
     await removeImage(localTag);
     await rm(dir, { recursive: true, force: true });
   }

@@ -13,9 +13,11 @@ export async function buildImage(
   contextDir: string,
   containerfile: string,
   localTag: string,
+  cgroupParent: string,
   options: Opts,
 ): Promise<void> {
-  await runProcess("podman", ["build", "--layers", "--file", containerfile, "--tag", localTag, contextDir], {
+  const args = ["build", "--layers", "--cgroup-parent", cgroupParent, "--file", containerfile, "--tag", localTag];
+  await runProcess("podman", [...args, contextDir], {
     ...options,
     label: "podman build",
   });
@@ -36,4 +38,20 @@ export async function pushImage(localTag: string, imageRef: string, workDir: str
 /** Removes the local copy of an image; the registry holds it now. Failure is not an error. */
 export async function removeImage(localTag: string): Promise<void> {
   await runProcess("podman", ["rmi", "--ignore", localTag], { label: "podman rmi" }).catch(() => {});
+}
+
+let systemdManaged: Promise<boolean> | undefined;
+
+/** Whether podman manages cgroups through systemd (then a cgroup parent must be a slice). */
+export function podmanUsesSystemdCgroups(): Promise<boolean> {
+  systemdManaged ??= new Promise((resolve) => {
+    let output = "";
+    runProcess("podman", ["info", "--format", "{{.Host.CgroupManager}}"], {
+      onOutput: (text) => (output += text),
+    }).then(
+      () => resolve(output.trim() === "systemd"),
+      () => resolve(false),
+    );
+  });
+  return systemdManaged;
 }

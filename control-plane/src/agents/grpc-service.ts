@@ -20,6 +20,7 @@ import type { Build, DeployWorkItem } from "../db/schema.js";
 import {
   LeaseLostError,
   advanceBuild,
+  cancelRequested,
   claimNextBuild,
   finishBuild,
   renewBuildLeases,
@@ -252,11 +253,18 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
         ...(await renewBuildLeases(db, agent.id, builds, leaseSeconds)),
         ...(await renewDeployLeases(db, agent.id, items, leaseSeconds)),
       ]);
+      const cancelled = await cancelRequested(
+        db,
+        builds.map((b) => b.id),
+      );
       const verdicts: LeaseVerdict[] = request.held.map((ref) => {
         const expires = renewed.get(leaseKey(ref.id, ref.leaseToken));
-        return expires
-          ? { work: ref, verdict: Verdict.VERDICT_CONTINUE, reason: "", leaseExpiresAt: expires }
-          : { work: ref, verdict: Verdict.VERDICT_LOST, reason: "the lease is no longer held by this agent" };
+        if (!expires)
+          return { work: ref, verdict: Verdict.VERDICT_LOST, reason: "the lease is no longer held by this agent" };
+        if (cancelled.has(ref.id)) {
+          return { work: ref, verdict: Verdict.VERDICT_CANCEL, reason: "cancelled by a user", leaseExpiresAt: expires };
+        }
+        return { work: ref, verdict: Verdict.VERDICT_CONTINUE, reason: "", leaseExpiresAt: expires };
       });
       return { verdicts };
     }),

@@ -38,6 +38,15 @@ export class SessionHub {
     }
   }
 
+  /** Tells the agent holding a work item to stop it (heartbeat replies repeat this until it does). */
+  cancel(agentId: string, kind: WorkKindName, id: string, reason: string): void {
+    const workKind = kind === "build" ? WorkKind.WORK_KIND_BUILD : WorkKind.WORK_KIND_DEPLOY;
+    for (const session of this.sessions) {
+      if (session.agentId !== agentId) continue;
+      session.call.write({ event: { $case: "cancel", value: { kind: workKind, id, reason } } });
+    }
+  }
+
   /** Ends every stream so agents reconnect (to this process after a restart, or to another). */
   closeAll(): void {
     for (const session of this.sessions) session.call.end();

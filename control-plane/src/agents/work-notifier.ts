@@ -8,6 +8,13 @@ import type { Db } from "../db/database.js";
 import type { Database } from "../db/schema.js";
 
 const CHANNEL = "slipway_work";
+const CANCEL_CHANNEL = "slipway_cancel";
+
+export interface CancelNotice {
+  kind: WorkKindName;
+  id: string;
+  agentId: string | null;
+}
 
 export type WorkKindName = "build" | "deploy";
 
@@ -17,7 +24,7 @@ export async function notifyWorkAvailable(trx: Transaction<Database> | Db, kind:
 }
 
 /** Holds one LISTEN connection and re-emits each notification as a `work` event; reconnects on loss. */
-export class WorkListener extends EventEmitter<{ work: [WorkKindName]; error: [Error] }> {
+export class WorkListener extends EventEmitter<{ work: [WorkKindName]; cancel: [CancelNotice]; error: [Error] }> {
   private client: pg.Client | undefined;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -31,6 +38,12 @@ export class WorkListener extends EventEmitter<{ work: [WorkKindName]; error: [E
     client.on("notification", (message) => {
       if (message.channel === CHANNEL && (message.payload === "build" || message.payload === "deploy")) {
         this.emit("work", message.payload);
+      } else if (message.channel === CANCEL_CHANNEL && message.payload) {
+        try {
+          this.emit("cancel", JSON.parse(message.payload) as CancelNotice);
+        } catch {
+          // not ours: ignore
+        }
       }
     });
     client.on("error", (error) => {
@@ -40,6 +53,7 @@ export class WorkListener extends EventEmitter<{ work: [WorkKindName]; error: [E
     client.on("end", () => this.reconnectLater());
     await client.connect();
     await client.query(`LISTEN ${CHANNEL}`);
+    await client.query(`LISTEN ${CANCEL_CHANNEL}`);
     this.client = client;
   }
 

@@ -3,7 +3,8 @@
 import { sql, type Transaction } from "kysely";
 import { BUILD_LEASES, LeaseLostError, holdsLease, renewLeases, type Executor } from "../leases/leases.js";
 import type { Build, BuildStatus, Database } from "../db/schema.js";
-import { LEASED_BUILD_STATUSES, PHASE_PREDECESSORS, type AgentPhase } from "./build-status.js";
+import { LEASED_BUILD_STATUSES, PHASE_PREDECESSORS, isTerminalBuildStatus, type AgentPhase } from "./build-status.js";
+import type { Db } from "../db/database.js";
 
 export { LeaseLostError } from "../leases/leases.js";
 
@@ -174,11 +175,16 @@ export async function reapExpiredBuilds(db: Executor): Promise<{ requeued: numbe
       FOR UPDATE SKIP LOCKED
     ), reaped AS (
       UPDATE builds b
-      SET status = CASE WHEN b.attempt >= b.max_attempts THEN 'failed' ELSE 'pending' END::build_status,
-          status_reason = CASE WHEN b.attempt >= b.max_attempts
+      SET status = CASE
+            WHEN b.cancel_requested_at IS NOT NULL THEN 'cancelled'
+            WHEN b.attempt >= b.max_attempts THEN 'failed'
+            ELSE 'pending' END::build_status,
+          status_reason = CASE
+            WHEN b.cancel_requested_at IS NOT NULL THEN 'cancelled; the agent stopped answering before it confirmed'
+            WHEN b.attempt >= b.max_attempts
             THEN 'the agent stopped answering on attempt ' || b.attempt || ' of ' || b.max_attempts
             ELSE NULL END,
-          finished_at = CASE WHEN b.attempt >= b.max_attempts THEN now() ELSE NULL END,
+          finished_at = CASE WHEN b.cancel_requested_at IS NOT NULL OR b.attempt >= b.max_attempts THEN now() ELSE NULL END,
           claimed_by = NULL, lease_token = NULL, lease_expires_at = NULL
       FROM expired
       WHERE b.id = expired.id
@@ -188,6 +194,64 @@ export async function reapExpiredBuilds(db: Executor): Promise<{ requeued: numbe
       SELECT id, from_status, status, 'system:reaper', 'lease expired on attempt ' || attempt FROM reaped
     )
     SELECT status FROM reaped`.execute(db);
-  const failed = result.rows.filter((r) => r.status === "failed").length;
+  const failed = result.rows.filter((r) => r.status !== "pending").length;
   return { requeued: result.rows.length - failed, failed };
+}
+
+export type CancelResult =
+  | { outcome: "cancelled"; build: Build }
+  | { outcome: "requested"; build: Build }
+  | { outcome: "finished"; build: Build };
+
+/**
+ * Cancels a build. A pending build ends at once; a running one is marked and its agent is told
+ * (NOTIFY slipway_cancel, and every heartbeat reply until it stops); a finished one is left alone.
+ */
+export async function requestCancel(db: Db, buildId: string, actor: string): Promise<CancelResult | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const build = await trx.selectFrom("builds").selectAll().where("id", "=", buildId).forUpdate().executeTakeFirst();
+    if (!build) return undefined;
+    if (isTerminalBuildStatus(build.status)) return { outcome: "finished", build };
+    if (build.status === "pending") {
+      const cancelled = await trx
+        .updateTable("builds")
+        .set({ status: "cancelled", status_reason: "cancelled before it started", finished_at: sql<Date>`now()` })
+        .where("id", "=", buildId)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await trx
+        .insertInto("build_status_history")
+        .values({
+          build_id: buildId,
+          from_status: "pending",
+          to_status: "cancelled",
+          actor,
+          reason: "cancelled before it started",
+        })
+        .execute();
+      return { outcome: "cancelled", build: cancelled };
+    }
+    const marked = await trx
+      .updateTable("builds")
+      .set({ cancel_requested_at: sql<Date>`coalesce(cancel_requested_at, now())` })
+      .where("id", "=", buildId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await sql`SELECT pg_notify('slipway_cancel', ${JSON.stringify({ kind: "build", id: buildId, agentId: build.claimed_by })})`.execute(
+      trx,
+    );
+    return { outcome: "requested", build: marked };
+  });
+}
+
+/** The builds among `ids` whose cancellation was requested. */
+export async function cancelRequested(db: Executor, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db
+    .selectFrom("builds")
+    .select("id")
+    .where("id", "in", ids)
+    .where("cancel_requested_at", "is not", null)
+    .execute();
+  return new Set(rows.map((r) => r.id));
 }

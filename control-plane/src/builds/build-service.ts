@@ -6,7 +6,8 @@ import { audit } from "../audit/audit-log.js";
 import { notifyWorkAvailable } from "../agents/work-notifier.js";
 import { HttpError, notFound } from "../http/errors.js";
 import { getService, repositoryStatuses } from "../projects/project-repository.js";
-import { insertBuild } from "./build-repository.js";
+import { insertBuild, requestCancel } from "./build-repository.js";
+import { isTerminalBuildStatus } from "./build-status.js";
 import { resolveBranchHead } from "./branch-head.js";
 import { queueGitHubDeployment } from "../github/deployment-outbox.js";
 
@@ -74,4 +75,49 @@ export async function listBuilds(
   if (filter.serviceId) query = query.where("builds.service_id", "=", filter.serviceId);
   if (filter.before) query = query.where("builds.created_at", "<", new Date(filter.before));
   return query.orderBy("builds.created_at", "desc").orderBy("builds.id", "desc").limit(filter.limit).execute();
+}
+
+/** Cancels a build of the caller's organisation; 409 when it already finished. */
+export async function cancelBuild(db: Db, actor: Actor, buildId: string): Promise<Build> {
+  await getBuild(db, actor.orgId, buildId);
+  const result = await requestCancel(db, buildId, actor.label);
+  if (!result) throw notFound(`build ${buildId}`);
+  if (result.outcome === "finished") throw new HttpError(409, `build ${buildId} already ${result.build.status}`);
+  await db
+    .transaction()
+    .execute((trx) => audit(trx, actor, "build.cancel", `build:${buildId}`, { outcome: result.outcome }));
+  return result.build;
+}
+
+/** Builds the same commit again as a new build linked to the old one; only once the old one ended. */
+export async function retryBuild(db: Db, actor: Actor, buildId: string): Promise<Build> {
+  const previous = await getBuild(db, actor.orgId, buildId);
+  if (!isTerminalBuildStatus(previous.status)) {
+    throw new HttpError(409, `build ${buildId} is still ${previous.status}; cancel it or wait for it to end`);
+  }
+  const service = await getService(db, actor.orgId, previous.service_id);
+  const repository = (await repositoryStatuses(db, [service])).get(service.id);
+  if (repository?.problem) throw new HttpError(409, `${repository.problem}; reconnect it before building`);
+  return db.transaction().execute(async (trx) => {
+    const build = await insertBuild(trx, {
+      serviceId: service.id,
+      commitSha: previous.commit_sha,
+      branch: previous.branch,
+      commitMessage: previous.commit_message,
+      trigger: "retry",
+      retryOf: previous.id,
+      actor: actor.label,
+    });
+    if (repository?.installationId) {
+      await queueGitHubDeployment(trx, {
+        buildId: build.id,
+        installationId: repository.installationId,
+        repository: repository.fullName,
+        environment: service.name,
+      });
+    }
+    await audit(trx, actor, "build.retry", `build:${build.id}`, { retryOf: previous.id });
+    await notifyWorkAvailable(trx, "build");
+    return build;
+  });
 }

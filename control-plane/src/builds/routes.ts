@@ -4,7 +4,7 @@ import type { Db } from "../db/database.js";
 import type { Build } from "../db/schema.js";
 import { Uuid } from "../projects/schemas.js";
 import { readLogChunks } from "./build-logs.js";
-import { getBuild, getBuildHistory, listBuilds, triggerBuild } from "./build-service.js";
+import { cancelBuild, getBuild, getBuildHistory, listBuilds, retryBuild, triggerBuild } from "./build-service.js";
 
 const BuildView = Type.Object({
   id: Type.String(),
@@ -20,6 +20,7 @@ const BuildView = Type.Object({
   imageRef: Type.Union([Type.String(), Type.Null()]),
   imageDigest: Type.Union([Type.String(), Type.Null()]),
   retryOf: Type.Union([Type.String(), Type.Null()]),
+  cancelRequestedAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
   deliveryId: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.String({ format: "date-time" }),
   startedAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
@@ -50,6 +51,7 @@ const buildView = (b: Build): Static<typeof BuildView> => ({
   imageRef: b.image_ref,
   imageDigest: b.image_digest,
   retryOf: b.retry_of,
+  cancelRequestedAt: iso(b.cancel_requested_at),
   deliveryId: b.delivery_id,
   createdAt: b.created_at.toISOString(),
   startedAt: iso(b.started_at),
@@ -144,5 +146,23 @@ export const buildRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { 
       const { afterAttempt, afterSeq, limit } = request.query;
       return { chunks: await readLogChunks(db, build.id, { attempt: afterAttempt, seq: afterSeq }, limit) };
     },
+  );
+
+  app.post(
+    "/builds/:buildId/cancel",
+    {
+      schema: { tags: ["builds"], params: Type.Object({ buildId: Uuid }), response: { 202: BuildView } },
+    },
+    async (request, reply) =>
+      reply.status(202).send(buildView(await cancelBuild(db, request.actor, request.params.buildId))),
+  );
+
+  app.post(
+    "/builds/:buildId/retry",
+    {
+      schema: { tags: ["builds"], params: Type.Object({ buildId: Uuid }), response: { 202: BuildView } },
+    },
+    async (request, reply) =>
+      reply.status(202).send(buildView(await retryBuild(db, request.actor, request.params.buildId))),
   );
 };

@@ -21,6 +21,8 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (request.method === "GET" && !request.url.startsWith("/api/") && request.headers.accept?.includes("text/html")) {
       return reply.sendFile("index.html");
     }
-    return reply.status(404).send({ error: `no route ${request.method} ${request.url.split("?")[0]}`, statusCode: 404 });
+    return reply
+      .status(404)
+      .send({ error: `no route ${request.method} ${request.url.split("?")[0]}`, statusCode: 404 });
   });
 }

@@ -1,0 +1,96 @@
+// A cgroup of its own for each build, so stopping a build stops everything it started.
+//
+// `podman build` runs each RUN step through the OCI runtime in a new session: signalling the build's
+// process group kills podman but leaves the RUN step's processes running (verified on podman 4.3
+// with runc). Passing --cgroup-parent puts those processes in a cgroup we name, and stopping the
+// build ends with terminating (then killing) whatever is left in it.
+import { readFile, readdir, rmdir } from "node:fs/promises";
+import { join } from "node:path";
+import { delay } from "../channel/backoff.js";
+
+const CGROUP_ROOT = "/sys/fs/cgroup";
+
+/** The --cgroup-parent for one build attempt (a plain path; systemd-managed hosts get a slice name). */
+export function buildCgroupParent(workId: string, attempt: number, systemdManaged: boolean): string {
+  const name = `slipway-build-${workId}-${attempt}`;
+  return systemdManaged ? `${name}.slice` : `/${name}`;
+}
+
+/** Every directory under /sys/fs/cgroup (all v1 hierarchies, or the v2 tree) whose name contains `key`. */
+async function findCgroups(key: string, dir = CGROUP_ROOT, depth = 0): Promise<string[]> {
+  if (depth > 4) return [];
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const found: string[] = [];
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue;
+    const path = join(dir, entry.name);
+    if (entry.name.includes(key)) found.push(path);
+    else if (depth < 3 && !entry.name.startsWith("slipway-build-"))
+      found.push(...(await findCgroups(key, path, depth + 1)));
+  }
+  return found;
+}
+
+/** Every process in a cgroup and the cgroups below it. */
+async function processesIn(cgroup: string): Promise<number[]> {
+  const pids: number[] = [];
+  try {
+    const procs = await readFile(join(cgroup, "cgroup.procs"), "utf8");
+    pids.push(...procs.split("\n").filter(Boolean).map(Number));
+    for (const entry of await readdir(cgroup, { withFileTypes: true })) {
+      if (entry.isDirectory()) pids.push(...(await processesIn(join(cgroup, entry.name))));
+    }
+  } catch {
+    // gone already
+  }
+  return pids;
+}
+
+async function removeTree(cgroup: string): Promise<void> {
+  try {
+    for (const entry of await readdir(cgroup, { withFileTypes: true })) {
+      if (entry.isDirectory()) await removeTree(join(cgroup, entry.name));
+    }
+    await rmdir(cgroup);
+  } catch {
+    // busy or gone: nothing more to do
+  }
+}
+
+function signalAll(pids: number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // exited meanwhile
+    }
+  }
+}
+
+/**
+ * Ends every process left in the build's cgroups: SIGTERM, then SIGKILL after `graceMs`, then
+ * removes the cgroups. Returns how many processes had to be stopped.
+ */
+export async function stopBuildCgroup(workId: string, attempt: number, graceMs: number): Promise<number> {
+  const cgroups = await findCgroups(`slipway-build-${workId}-${attempt}`);
+  const collect = async () => [...new Set((await Promise.all(cgroups.map(processesIn))).flat())];
+  const initial = await collect();
+  if (initial.length > 0) {
+    signalAll(initial, "SIGTERM");
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline && (await collect()).length > 0) await delay(100);
+    for (let round = 0; round < 20; round++) {
+      const left = await collect();
+      if (left.length === 0) break;
+      signalAll(left, "SIGKILL");
+      await delay(50);
+    }
+  }
+  for (const cgroup of cgroups) await removeTree(cgroup);
+  return initial.length;
+}
