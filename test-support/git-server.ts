@@ -10,8 +10,27 @@ export interface GitServer {
   close(): Promise<void>;
 }
 
-export async function startGitServer(projectRoot: string): Promise<GitServer> {
-  const server = createServer((req, res) => serve(projectRoot, req, res));
+export interface GitServerOptions {
+  /**
+   * When given, each request is allowed only if this accepts the repository (its path, e.g.
+   * /owner/name.git) and the password of the request's HTTP Basic auth (undefined when there is
+   * none), as GitHub takes `x-access-token:<token>`. Refused requests get 401 with a Basic
+   * challenge, which git without a terminal turns into a clean failure.
+   */
+  authorize?: (repoPath: string, token: string | undefined) => boolean;
+}
+
+export async function startGitServer(projectRoot: string, options: GitServerOptions = {}): Promise<GitServer> {
+  const { authorize } = options;
+  const server = createServer((req, res) => {
+    if (authorize && !authorize(repositoryPath(req), basicPassword(req))) {
+      req.resume(); // drain what git sends before answering
+      res.writeHead(401, { "www-authenticate": 'Basic realm="GitHub"', "content-type": "text/plain" });
+      res.end("Invalid username or token. Password authentication is not supported for Git operations.\n");
+      return;
+    }
+    serve(projectRoot, req, res);
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -22,6 +41,22 @@ export async function startGitServer(projectRoot: string): Promise<GitServer> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** The repository a smart-HTTP request is for: its path up to ".git" (/o/n.git/info/refs → /o/n.git). */
+function repositoryPath(req: IncomingMessage): string {
+  const path = decodeURIComponent(new URL(req.url ?? "/", "http://localhost").pathname);
+  const repo = /^(.*?\.git)(?:\/|$)/.exec(path)?.[1];
+  return repo ?? path.replace(/\/(info\/refs|git-upload-pack|git-receive-pack|HEAD|objects\/.*)$/, "");
+}
+
+/** The password of HTTP Basic credentials; git sends the token there (any username). */
+function basicPassword(req: IncomingMessage): string | undefined {
+  const [scheme, encoded] = (req.headers.authorization ?? "").split(" ", 2);
+  if (scheme?.toLowerCase() !== "basic" || !encoded) return undefined;
+  const decoded = Buffer.from(encoded, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  return colon === -1 ? undefined : decoded.slice(colon + 1);
 }
 
 function serve(projectRoot: string, req: IncomingMessage, res: ServerResponse): void {

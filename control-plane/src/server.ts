@@ -6,6 +6,7 @@ import type { Config } from "./config.js";
 import { createDatabase } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
 import { buildApp } from "./http/app.js";
+import { LogFollowers } from "./builds/log-stream-routes.js";
 import { createAgentService } from "./agents/grpc-service.js";
 import { SessionHub } from "./agents/session-hub.js";
 import { WorkListener } from "./agents/work-notifier.js";
@@ -41,9 +42,12 @@ export async function startControlPlane(
 
   const store = new GitHubAppStore(db, config);
   const github = { store, api: new GitHubApi(store, config) };
-  const app = await buildApp({ config, db, redis, github });
+  const logFollowers = new LogFollowers();
+  const app = await buildApp({ config, db, redis, github, logFollowers });
   const hub = new SessionHub();
   const listener = new WorkListener(config.DATABASE_URL);
+  listener.on("log", (buildId) => logFollowers.notify(buildId));
+  listener.on("reconnected", () => logFollowers.notifyAll());
   listener.on("work", (kind) => hub.hintWork(kind));
   listener.on("cancel", (notice) => {
     if (notice.agentId) hub.cancel(notice.agentId, notice.kind, notice.id, "cancelled by a user");

@@ -96,7 +96,12 @@ export interface Urls {
 }
 
 export function simpleUser(account: AccountRecord, urls: Urls) {
-  const api = `${urls.api}/users/${account.login}`;
+  // Bots' logins end in "[bot]", which GitHub percent-encodes in URLs; their page is the app's.
+  const api = `${urls.api}/users/${encodeURIComponent(account.login)}`;
+  const html =
+    account.type === "Bot"
+      ? `${urls.web}/apps/${account.login.replace(/\[bot\]$/, "")}`
+      : `${urls.web}/${account.login}`;
   return {
     login: account.login,
     id: account.id,
@@ -104,7 +109,7 @@ export function simpleUser(account: AccountRecord, urls: Urls) {
     avatar_url: `${urls.web}/avatars/u/${account.id}?v=4`,
     gravatar_id: "",
     url: api,
-    html_url: `${urls.web}/${account.login}`,
+    html_url: html,
     followers_url: `${api}/followers`,
     following_url: `${api}/following{/other_user}`,
     gists_url: `${api}/gists{/gist_id}`,

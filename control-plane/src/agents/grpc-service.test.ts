@@ -309,4 +309,45 @@ describe("agent channel (server side)", () => {
       { build_id: newest.id, status: "pending", reason: null },
     ]);
   });
+
+  it("streams a build's log live over SSE, resumes from a position, and ends with the build", async () => {
+    const build = await queueBuild();
+    const { work } = await claim([WorkKind.WORK_KIND_BUILD]);
+    const ref = work?.ref as WorkRef;
+    expect(ref.id).toBe(build.id);
+    await appendLog(ref, 1, "first line\n");
+
+    const response = await fetch(`${controlPlane.httpUrl}/api/builds/${build.id}/logs/stream`, {
+      headers: { authorization: `Bearer ${"t".repeat(32)}` },
+    });
+    expect(response.headers.get("content-type")).toContain("text/event-stream");
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let received = "";
+    const readUntil = async (text: string) => {
+      while (!received.includes(text)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended before ${text}: ${received}`);
+        received += decoder.decode(value, { stream: true });
+      }
+    };
+    await readUntil("data: first line");
+    // Appended after the client connected: it arrives without asking again.
+    await appendLog(ref, 2, "second line\n");
+    await readUntil("data: second line");
+    await complete({ work: ref, outcome: Outcome.OUTCOME_FAILED, error: "stop" });
+    await readUntil("event: end");
+    expect(received).toContain("id: 1:1\nevent: log\ndata: first line");
+    expect(received).toContain("id: 1:2\nevent: log\ndata: second line");
+    expect(received).toContain('event: end\ndata: {"status":"failed"}');
+
+    // Resuming from 1:1 sends only what came after it.
+    const resumed = await fetch(`${controlPlane.httpUrl}/api/builds/${build.id}/logs/stream`, {
+      headers: { authorization: `Bearer ${"t".repeat(32)}`, "last-event-id": "1:1" },
+    });
+    const text = await resumed.text();
+    expect(text).not.toContain("first line");
+    expect(text).toContain("data: second line");
+    expect(text).toContain("event: end");
+  });
 });

@@ -9,6 +9,7 @@ import type { Database } from "../db/schema.js";
 
 const CHANNEL = "slipway_work";
 const CANCEL_CHANNEL = "slipway_cancel";
+const LOG_CHANNEL = "slipway_log";
 
 export interface CancelNotice {
   kind: WorkKindName;
@@ -24,7 +25,15 @@ export async function notifyWorkAvailable(trx: Transaction<Database> | Db, kind:
 }
 
 /** Holds one LISTEN connection and re-emits each notification as a `work` event; reconnects on loss. */
-export class WorkListener extends EventEmitter<{ work: [WorkKindName]; cancel: [CancelNotice]; error: [Error] }> {
+export class WorkListener extends EventEmitter<{
+  work: [WorkKindName];
+  cancel: [CancelNotice];
+  /** A build whose log grew (payload: its id). */
+  log: [string];
+  /** The connection was lost and is back: notifications may have been missed meanwhile. */
+  reconnected: [];
+  error: [Error];
+}> {
   private client: pg.Client | undefined;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -38,6 +47,8 @@ export class WorkListener extends EventEmitter<{ work: [WorkKindName]; cancel: [
     client.on("notification", (message) => {
       if (message.channel === CHANNEL && (message.payload === "build" || message.payload === "deploy")) {
         this.emit("work", message.payload);
+      } else if (message.channel === LOG_CHANNEL && message.payload) {
+        this.emit("log", message.payload);
       } else if (message.channel === CANCEL_CHANNEL && message.payload) {
         try {
           this.emit("cancel", JSON.parse(message.payload) as CancelNotice);
@@ -54,6 +65,7 @@ export class WorkListener extends EventEmitter<{ work: [WorkKindName]; cancel: [
     await client.connect();
     await client.query(`LISTEN ${CHANNEL}`);
     await client.query(`LISTEN ${CANCEL_CHANNEL}`);
+    await client.query(`LISTEN ${LOG_CHANNEL}`);
     this.client = client;
   }
 
@@ -67,6 +79,7 @@ export class WorkListener extends EventEmitter<{ work: [WorkKindName]; cancel: [
         () => {
           this.emit("work", "build");
           this.emit("work", "deploy");
+          this.emit("reconnected");
         },
         () => this.reconnectLater(),
       );

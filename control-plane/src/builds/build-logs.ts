@@ -18,7 +18,11 @@ export async function appendLogChunk(
       AND status = ANY(${[...LEASED_BUILD_STATUSES]}::build_status[])
     ON CONFLICT DO NOTHING
     RETURNING seq`.execute(db);
-  if (stored.rows.length > 0) return;
+  if (stored.rows.length > 0) {
+    // Live followers (SSE) on any control plane hear of the new chunk.
+    await sql`SELECT pg_notify('slipway_log', ${input.buildId})`.execute(db);
+    return;
+  }
   // Nothing stored: either a duplicate (fine) or the lease is gone (the agent must stop).
   const lease = { id: input.buildId, leaseToken: input.leaseToken, agentId: input.agentId };
   if (!(await holdsLease(db, BUILD_LEASES, lease))) throw new LeaseLostError(input.buildId);

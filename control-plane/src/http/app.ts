@@ -17,6 +17,7 @@ import type { GitHubAppStore } from "../github/app-credentials.js";
 import type { GitHubApi } from "../github/github-api.js";
 import { agentRoutes } from "../agents/routes.js";
 import { buildRoutes } from "../builds/routes.js";
+import { LogFollowers, logStreamRoutes } from "../builds/log-stream-routes.js";
 import { deploymentRoutes } from "../deployments/routes.js";
 import { deliveryRoutes } from "../github/deliveries-routes.js";
 import { githubWebhookRoutes } from "../github/webhook-routes.js";
@@ -33,11 +34,15 @@ export interface AppDeps {
   config: AppConfig;
   db: Db;
   redis: Redis;
+  /** Wakes live log streams; fed by the LISTEN connection (absent in tests that need no live logs). */
+  logFollowers?: LogFollowers;
   github: { store: GitHubAppStore; api: GitHubApi };
 }
 
-export async function buildApp({ config, db, redis, github }: AppDeps): Promise<FastifyInstance> {
+export async function buildApp({ config, db, redis, github, logFollowers }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
+    // Live log streams stay open; closing the server must not wait for their clients.
+    forceCloseConnections: true,
     logger: {
       level: config.LOG_LEVEL,
       // Credentials travel in headers; never let them reach a log line.
@@ -72,6 +77,7 @@ export async function buildApp({ config, db, redis, github }: AppDeps): Promise<
       api.get("/docs/json", { schema: { hide: true } }, async () => app.swagger());
       await api.register(projectRoutes, { db, githubApi: github.api, githubWebUrl: config.GITHUB_WEB_URL });
       await api.register(buildRoutes, { db });
+      await api.register(logStreamRoutes, { db, followers: logFollowers ?? new LogFollowers() });
       await api.register(deploymentRoutes, { db });
       await api.register(agentRoutes, { db });
       await api.register(deliveryRoutes, { db });
