@@ -2,7 +2,12 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["control-plane/src/**/*.test.ts", "agent/src/**/*.test.ts", "test-support/**/*.test.ts", "e2e/**/*.test.ts"],
+    include: [
+      "control-plane/src/**/*.test.ts",
+      "agent/src/**/*.test.ts",
+      "test-support/**/*.test.ts",
+      "e2e/**/*.test.ts",
+    ],
     globalSetup: ["test-support/global-setup.ts"],
     // Real services, real builds: give them time, and never run two heavy files at once on 2 cores.
     testTimeout: 60_000,
