@@ -1,5 +1,6 @@
 // The agent's main loop: keep a session stream open for hints, claim work into free slots, renew
 // leases, and stop any work whose lease the control plane says is gone.
+import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import { Outcome, Verdict, WorkKind, type Work, type WorkRef } from "@slipway/proto";
@@ -137,10 +138,13 @@ export class AgentRunner {
     );
     while (this.running.size < this.config.SLIPWAY_SLOTS && !this.stopController.signal.aborted) {
       let work: Work | undefined;
+      // One key per claim, reused on retries: if a reply was lost, the retry returns the same work.
+      const idempotencyKey = randomUUID();
       try {
-        work = (await this.channel.claim({ kinds })).work;
+        work = (await this.withRetry(() => this.channel.claim({ kinds, idempotencyKey }), this.stopController.signal))
+          .work;
       } catch (error) {
-        if (!isTransient(error)) this.log.error("claim refused", { error: (error as Error).message });
+        this.log.error("claim failed", { error: (error as Error).message });
         return;
       }
       if (!work?.ref) return;

@@ -94,6 +94,8 @@ export interface AuthenticatedAgent {
   orgId: string;
   capabilities: string[];
   slots: number;
+  /** A drained agent finishes what it runs and is given nothing new. */
+  drained: boolean;
 }
 
 /** The agent whose credential this is, or undefined (unknown, wrong or revoked). */
@@ -109,13 +111,49 @@ export async function authenticateAgent(
     .where("id", "=", agentId)
     .where("credential_hash", "=", sha256(credential))
     .where("revoked_at", "is", null)
-    .returning(["id", "org_id", "capabilities", "slots"])
+    .returning(["id", "org_id", "capabilities", "slots", "drained_at"])
     .executeTakeFirst();
   return agent
-    ? { id: agent.id, orgId: agent.org_id, capabilities: agent.capabilities, slots: agent.slots }
+    ? {
+        id: agent.id,
+        orgId: agent.org_id,
+        capabilities: agent.capabilities,
+        slots: agent.slots,
+        drained: agent.drained_at !== null,
+      }
     : undefined;
 }
 
 export async function listAgents(db: Db, orgId: string): Promise<Agent[]> {
   return db.selectFrom("agents").selectAll().where("org_id", "=", orgId).orderBy("created_at").execute();
+}
+
+/** Drains (or undrains) an agent of the caller's organisation; returns it, or undefined if unknown. */
+export async function setDrained(db: Db, actor: Actor, agentId: string, drained: boolean): Promise<Agent | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const agent = await trx
+      .updateTable("agents")
+      .set({ drained_at: drained ? sql<Date>`coalesce(drained_at, now())` : null })
+      .where("id", "=", agentId)
+      .where("org_id", "=", actor.orgId)
+      .returningAll()
+      .executeTakeFirst();
+    if (agent) await audit(trx, actor, drained ? "agent.drain" : "agent.undrain", `agent:${agentId}`);
+    return agent;
+  });
+}
+
+/** Revokes an agent: its next call is refused; the reaper re-queues what it held once leases expire. */
+export async function revokeAgent(db: Db, actor: Actor, agentId: string): Promise<Agent | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const agent = await trx
+      .updateTable("agents")
+      .set({ revoked_at: sql<Date>`coalesce(revoked_at, now())`, join_token_hash: null })
+      .where("id", "=", agentId)
+      .where("org_id", "=", actor.orgId)
+      .returningAll()
+      .executeTakeFirst();
+    if (agent) await audit(trx, actor, "agent.revoke", `agent:${agentId}`);
+    return agent;
+  });
 }

@@ -50,8 +50,11 @@ describe("agent channel (server side)", () => {
       method.call(client, request, md, (error, response) => (error ? reject(error) : resolve(response))),
     );
   }
-  const claim = (kinds = [WorkKind.WORK_KIND_BUILD, WorkKind.WORK_KIND_DEPLOY]) =>
-    rpc(client.claim as Call<{ kinds: WorkKind[] }, { work?: Work }>, { kinds });
+  const claim = (kinds = [WorkKind.WORK_KIND_BUILD, WorkKind.WORK_KIND_DEPLOY], idempotencyKey = "") =>
+    rpc(client.claim as unknown as Call<{ kinds: WorkKind[]; idempotencyKey: string }, { work?: Work }>, {
+      kinds,
+      idempotencyKey,
+    });
   const report = (work: WorkRef, phase: WorkPhase) =>
     rpc(client.reportStatus as Call<unknown, unknown>, { work, phase });
   const appendLog = (work: WorkRef, seq: number, text: string) =>
@@ -349,5 +352,29 @@ describe("agent channel (server side)", () => {
     expect(text).not.toContain("first line");
     expect(text).toContain("data: second line");
     expect(text).toContain("event: end");
+  });
+
+  it("returns the same work to a retried claim, nothing to a drained agent, and refuses a revoked one", async () => {
+    const build = await queueBuild();
+    const first = await claim([WorkKind.WORK_KIND_BUILD], "claim-once-1");
+    const again = await claim([WorkKind.WORK_KIND_BUILD], "claim-once-1");
+    expect(first.work?.ref?.id).toBe(build.id);
+    expect(again.work?.ref).toEqual(first.work?.ref);
+    await complete({ work: first.work?.ref, outcome: Outcome.OUTCOME_FAILED, error: "done" });
+
+    const token = "t".repeat(32);
+    const post = (path: string) =>
+      fetch(`${controlPlane.httpUrl}/api/agents/${identity.agentId}/${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}` },
+      });
+    expect(((await (await post("drain")).json()) as { drainedAt: string | null }).drainedAt).not.toBeNull();
+    const waiting = await queueBuild();
+    expect(await claim([WorkKind.WORK_KIND_BUILD])).toEqual({ work: undefined });
+    expect(((await (await post("undrain")).json()) as { drainedAt: string | null }).drainedAt).toBeNull();
+    expect((await claim([WorkKind.WORK_KIND_BUILD])).work?.ref?.id).toBe(waiting.id);
+
+    expect((await post("revoke")).status).toBe(200);
+    expect(await codeOf(claim([WorkKind.WORK_KIND_BUILD]))).toBe("UNAUTHENTICATED");
   });
 });

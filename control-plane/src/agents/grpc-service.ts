@@ -227,16 +227,20 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
     },
 
     claim: unary("Claim", async (request, agent) => {
+      if (agent.drained) return { work: undefined };
+      const key = request.idempotencyKey || null;
+      if (key !== null && !/^[A-Za-z0-9_-]{1,128}$/.test(key))
+        throw invalidArgument("idempotency_key must be 1-128 [A-Za-z0-9_-]");
       const wanted = new Set(request.kinds);
       if (wanted.has(WorkKind.WORK_KIND_BUILD) && agent.capabilities.includes("build")) {
-        const build = await claimNextBuild(db, agent.id, leaseSeconds);
+        const build = await claimNextBuild(db, agent.id, leaseSeconds, key);
         if (build) {
           log.info({ buildId: build.id, agentId: agent.id, attempt: build.attempt }, "build claimed");
           return { work: await workForBuild(build) };
         }
       }
       if (wanted.has(WorkKind.WORK_KIND_DEPLOY) && agent.capabilities.includes("deploy")) {
-        const item = await claimNextDeployItem(db, agent.id, leaseSeconds);
+        const item = await claimNextDeployItem(db, agent.id, leaseSeconds, key);
         if (item) {
           log.info({ deployItemId: item.id, agentId: agent.id }, "deploy item claimed");
           return { work: await workForDeployItem(item) };

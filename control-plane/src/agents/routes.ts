@@ -2,8 +2,11 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type, type Static } from "typebox";
 import type { Db } from "../db/database.js";
 import type { Agent } from "../db/schema.js";
+import type { Actor } from "../auth/bootstrap-auth.js";
 import { NAME_PATTERN, TEXT_PATTERN } from "../http/patterns.js";
-import { createAgent, listAgents } from "./enrolment.js";
+import { notFound } from "../http/errors.js";
+import { Uuid } from "../projects/schemas.js";
+import { createAgent, listAgents, revokeAgent, setDrained } from "./enrolment.js";
 
 const AgentView = Type.Object({
   id: Type.String(),
@@ -15,6 +18,7 @@ const AgentView = Type.Object({
   enrolledAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
   lastSeenAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
   revokedAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+  drainedAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
 });
 
 const agentView = (a: Agent): Static<typeof AgentView> => ({
@@ -27,6 +31,7 @@ const agentView = (a: Agent): Static<typeof AgentView> => ({
   enrolledAt: a.enrolled_at ? a.enrolled_at.toISOString() : null,
   lastSeenAt: a.last_seen_at ? a.last_seen_at.toISOString() : null,
   revokedAt: a.revoked_at ? a.revoked_at.toISOString() : null,
+  drainedAt: a.drained_at ? a.drained_at.toISOString() : null,
 });
 
 export const agentRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
@@ -75,4 +80,19 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { 
   app.get("/agents", { schema: { tags: ["agents"], response: { 200: Type.Array(AgentView) } } }, async (request) =>
     (await listAgents(db, request.actor.orgId)).map(agentView),
   );
+
+  const agentAction = (path: string, act: (request: { actor: Actor; id: string }) => Promise<Agent | undefined>) =>
+    app.post(
+      `/agents/:agentId/${path}`,
+      { schema: { tags: ["agents"], params: Type.Object({ agentId: Uuid }), response: { 200: AgentView } } },
+      async (request) => {
+        const agent = await act({ actor: request.actor, id: request.params.agentId });
+        if (!agent) throw notFound(`agent ${request.params.agentId}`);
+        return agentView(agent);
+      },
+    );
+  // Drain: finish running work, claim nothing new (e.g. before a host's maintenance).
+  agentAction("drain", ({ actor, id }) => setDrained(db, actor, id, true));
+  agentAction("undrain", ({ actor, id }) => setDrained(db, actor, id, false));
+  agentAction("revoke", ({ actor, id }) => revokeAgent(db, actor, id));
 };

@@ -55,7 +55,23 @@ export async function insertBuild(trx: Transaction<Database>, input: NewBuildInp
  * FOR UPDATE SKIP LOCKED (so racing claimers never wait on or get the same row), stamps the
  * claim, and records the transition.
  */
-export async function claimNextBuild(db: Executor, agentId: string, leaseSeconds: number): Promise<Build | undefined> {
+export async function claimNextBuild(
+  db: Executor,
+  agentId: string,
+  leaseSeconds: number,
+  claimKey: string | null = null,
+): Promise<Build | undefined> {
+  if (claimKey) {
+    // The same claim asked again (its reply was lost): the same build, not a second one.
+    const earlier = await db
+      .selectFrom("builds")
+      .selectAll()
+      .where("claimed_by", "=", agentId)
+      .where("claim_key", "=", claimKey)
+      .where("status", "in", [...LEASED_BUILD_STATUSES])
+      .executeTakeFirst();
+    if (earlier) return earlier;
+  }
   const result = await sql<Build>`
     WITH next AS (
       SELECT id FROM builds
@@ -67,6 +83,7 @@ export async function claimNextBuild(db: Executor, agentId: string, leaseSeconds
       UPDATE builds b
       SET status = 'claimed',
           claimed_by = ${agentId},
+          claim_key = ${claimKey},
           attempt = b.attempt + 1,
           lease_token = gen_random_uuid(),
           lease_expires_at = now() + make_interval(secs => ${leaseSeconds}),

@@ -145,6 +145,7 @@ export interface AgentsTable {
   hostname: string | null;
   enrolled_at: Timestamp | null;
   revoked_at: Timestamp | null;
+  drained_at: Timestamp | null;
   last_seen_at: Timestamp | null;
   created_at: CreatedAt;
 }
@@ -186,6 +187,7 @@ export interface BuildsTable {
   lease_token: string | null;
   lease_expires_at: Timestamp | null;
   cancel_requested_at: Timestamp | null;
+  claim_key: string | null;
   image_ref: string | null;
   image_digest: string | null;
   created_at: CreatedAt;
@@ -233,6 +235,7 @@ export interface DeployWorkItemsTable {
   claimed_by: string | null;
   lease_token: string | null;
   lease_expires_at: Timestamp | null;
+  claim_key: string | null;
   container_id: string | null;
   endpoint_host: string | null;
   endpoint_port: number | null;

@@ -93,7 +93,18 @@ export async function claimNextDeployItem(
   db: Executor,
   agentId: string,
   leaseSeconds: number,
+  claimKey: string | null = null,
 ): Promise<DeployWorkItem | undefined> {
+  if (claimKey) {
+    const earlier = await db
+      .selectFrom("deploy_work_items")
+      .selectAll()
+      .where("claimed_by", "=", agentId)
+      .where("claim_key", "=", claimKey)
+      .where("status", "in", [...LEASED_DEPLOY_ITEM_STATUSES])
+      .executeTakeFirst();
+    if (earlier) return earlier;
+  }
   const result = await sql<DeployWorkItem>`
     WITH next AS (
       SELECT id FROM deploy_work_items
@@ -105,6 +116,7 @@ export async function claimNextDeployItem(
       UPDATE deploy_work_items w
       SET status = 'claimed',
           claimed_by = ${agentId},
+          claim_key = ${claimKey},
           attempt = w.attempt + 1,
           lease_token = gen_random_uuid(),
           lease_expires_at = now() + make_interval(secs => ${leaseSeconds}),
