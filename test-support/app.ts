@@ -6,9 +6,11 @@ import { loadConfig, type Config } from "../control-plane/src/config.js";
 import { buildApp } from "../control-plane/src/http/app.js";
 import { GitHubAppStore } from "../control-plane/src/github/app-credentials.js";
 import { GitHubApi } from "../control-plane/src/github/github-api.js";
+import { Metrics } from "../control-plane/src/metrics/metrics.js";
 
 export interface TestApp {
   app: FastifyInstance;
+  metrics: Metrics;
   config: Config;
   close(): Promise<void>;
 }
@@ -22,9 +24,11 @@ export async function buildTestApp(db: Db, env: Record<string, string>): Promise
   });
   const redis = new Redis(config.REDIS_URL, { lazyConnect: true });
   const store = new GitHubAppStore(db, config);
-  const app = await buildApp({ config, db, redis, github: { store, api: new GitHubApi(store, config) } });
+  const metrics = new Metrics(db, () => 0);
+  const app = await buildApp({ config, db, redis, metrics, github: { store, api: new GitHubApi(store, config) } });
   return {
     app,
+    metrics,
     config,
     async close() {
       await app.close();

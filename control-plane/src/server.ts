@@ -7,6 +7,7 @@ import { createDatabase } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
 import { buildApp } from "./http/app.js";
 import { LogFollowers } from "./builds/log-stream-routes.js";
+import { Metrics } from "./metrics/metrics.js";
 import { createAgentService } from "./agents/grpc-service.js";
 import { SessionHub } from "./agents/session-hub.js";
 import { WorkListener } from "./agents/work-notifier.js";
@@ -43,8 +44,9 @@ export async function startControlPlane(
   const store = new GitHubAppStore(db, config);
   const github = { store, api: new GitHubApi(store, config) };
   const logFollowers = new LogFollowers();
-  const app = await buildApp({ config, db, redis, github, logFollowers });
   const hub = new SessionHub();
+  const metrics = new Metrics(db, () => hub.connectedAgents);
+  const app = await buildApp({ config, db, redis, github, logFollowers, metrics });
   const listener = new WorkListener(config.DATABASE_URL);
   listener.on("log", (buildId) => logFollowers.notify(buildId));
   listener.on("reconnected", () => logFollowers.notifyAll());
@@ -60,6 +62,7 @@ export async function startControlPlane(
     AgentServiceService,
     createAgentService({
       db,
+      metrics,
       github: github.api,
       hub,
       log: app.log,
@@ -74,7 +77,7 @@ export async function startControlPlane(
       error ? reject(error) : resolve(port),
     ),
   );
-  const stopReaper = startReaper(db, app.log, config.REAPER_INTERVAL_SECONDS);
+  const stopReaper = startReaper(db, app.log, config.REAPER_INTERVAL_SECONDS, metrics);
   const githubJobs = new GitHubJobs(
     db,
     github.api,

@@ -377,4 +377,15 @@ describe("agent channel (server side)", () => {
     expect((await post("revoke")).status).toBe(200);
     expect(await codeOf(claim([WorkKind.WORK_KIND_BUILD]))).toBe("UNAUTHENTICATED");
   });
+
+  it("reports what it does in Prometheus format, to authenticated scrapers only", async () => {
+    const url = `${controlPlane.httpUrl}/metrics`;
+    expect((await fetch(url)).status).toBe(401);
+    const text = await (await fetch(url, { headers: { authorization: `Bearer ${"t".repeat(32)}` } })).text();
+    expect(text).toMatch(/^slipway_queue_depth\{kind="build"\} \d+$/m);
+    expect(text).toMatch(/^slipway_connected_agents \d+$/m);
+    expect(text).toMatch(/^slipway_claim_duration_seconds_count\{result="work"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^slipway_dispatch_latency_seconds_count [1-9]\d*$/m);
+    expect(text).toMatch(/^slipway_log_bytes_total [1-9]\d*$/m);
+  });
 });

@@ -11,6 +11,8 @@ import {
   WorkKind,
   WorkPhase,
   type AgentServiceServer,
+  type ClaimRequest,
+  type ClaimResponse,
   type LeaseVerdict,
   type Work,
   type WorkRef,
@@ -46,9 +48,11 @@ import type { GitHubApi } from "../github/github-api.js";
 import { repositoryProblem } from "../github/repository-state.js";
 import { BUILD_LEASES, holdsLease } from "../leases/leases.js";
 import { notifyWorkAvailable } from "./work-notifier.js";
+import type { Metrics } from "../metrics/metrics.js";
 
 export interface AgentServiceDeps {
   db: Db;
+  metrics: Metrics;
   github: GitHubApi;
   hub: SessionHub;
   log: FastifyBaseLogger;
@@ -178,6 +182,31 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
     };
   }
 
+  /** Assigns at most one work item: builds first, then deploy items, within the agent's capabilities. */
+  async function claimWork(request: ClaimRequest, agent: AuthenticatedAgent): Promise<ClaimResponse> {
+    if (agent.drained) return { work: undefined };
+    const key = request.idempotencyKey || null;
+    if (key !== null && !/^[A-Za-z0-9_-]{1,128}$/.test(key))
+      throw invalidArgument("idempotency_key must be 1-128 [A-Za-z0-9_-]");
+    const wanted = new Set(request.kinds);
+    if (wanted.has(WorkKind.WORK_KIND_BUILD) && agent.capabilities.includes("build")) {
+      const build = await claimNextBuild(db, agent.id, leaseSeconds, key);
+      if (build) {
+        log.info({ buildId: build.id, agentId: agent.id, attempt: build.attempt }, "build claimed");
+        if (build.attempt === 1) deps.metrics.dispatchSeconds.observe((Date.now() - build.created_at.getTime()) / 1000);
+        return { work: await workForBuild(build) };
+      }
+    }
+    if (wanted.has(WorkKind.WORK_KIND_DEPLOY) && agent.capabilities.includes("deploy")) {
+      const item = await claimNextDeployItem(db, agent.id, leaseSeconds, key);
+      if (item) {
+        log.info({ deployItemId: item.id, agentId: agent.id }, "deploy item claimed");
+        return { work: await workForDeployItem(item) };
+      }
+    }
+    return { work: undefined };
+  }
+
   return {
     register: (call, callback) => {
       const { joinToken, hostname, protocolVersion } = call.request;
@@ -227,26 +256,10 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
     },
 
     claim: unary("Claim", async (request, agent) => {
-      if (agent.drained) return { work: undefined };
-      const key = request.idempotencyKey || null;
-      if (key !== null && !/^[A-Za-z0-9_-]{1,128}$/.test(key))
-        throw invalidArgument("idempotency_key must be 1-128 [A-Za-z0-9_-]");
-      const wanted = new Set(request.kinds);
-      if (wanted.has(WorkKind.WORK_KIND_BUILD) && agent.capabilities.includes("build")) {
-        const build = await claimNextBuild(db, agent.id, leaseSeconds, key);
-        if (build) {
-          log.info({ buildId: build.id, agentId: agent.id, attempt: build.attempt }, "build claimed");
-          return { work: await workForBuild(build) };
-        }
-      }
-      if (wanted.has(WorkKind.WORK_KIND_DEPLOY) && agent.capabilities.includes("deploy")) {
-        const item = await claimNextDeployItem(db, agent.id, leaseSeconds, key);
-        if (item) {
-          log.info({ deployItemId: item.id, agentId: agent.id }, "deploy item claimed");
-          return { work: await workForDeployItem(item) };
-        }
-      }
-      return { work: undefined };
+      const stopTimer = deps.metrics.claimSeconds.startTimer();
+      const reply = await claimWork(request, agent);
+      stopTimer({ result: reply.work ? "work" : "none" });
+      return reply;
     }),
 
     heartbeat: unary("Heartbeat", async (request, agent) => {
@@ -302,13 +315,14 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
       if (request.data.length > MAX_LOG_CHUNK_BYTES) {
         throw invalidArgument(`a log chunk may hold at most ${MAX_LOG_CHUNK_BYTES} bytes`);
       }
-      await appendLogChunk(db, {
+      const stored = await appendLogChunk(db, {
         buildId: ref.id,
         leaseToken: ref.leaseToken,
         agentId: agent.id,
         seq: request.seq,
         data: request.data,
       });
+      if (stored) deps.metrics.logBytes.inc(request.data.length);
       return { ackedSeq: request.seq };
     }),
 

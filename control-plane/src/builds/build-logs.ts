@@ -10,7 +10,7 @@ export const MAX_LOG_CHUNK_BYTES = 256 * 1024;
 export async function appendLogChunk(
   db: Db,
   input: { buildId: string; leaseToken: string; agentId: string; seq: number; data: Uint8Array },
-): Promise<void> {
+): Promise<boolean> {
   const stored = await sql<{ seq: number }>`
     INSERT INTO build_log_chunks (build_id, attempt, seq, data)
     SELECT id, attempt, ${input.seq}, ${Buffer.from(input.data)} FROM builds
@@ -21,11 +21,12 @@ export async function appendLogChunk(
   if (stored.rows.length > 0) {
     // Live followers (SSE) on any control plane hear of the new chunk.
     await sql`SELECT pg_notify('slipway_log', ${input.buildId})`.execute(db);
-    return;
+    return true;
   }
   // Nothing stored: either a duplicate (fine) or the lease is gone (the agent must stop).
   const lease = { id: input.buildId, leaseToken: input.leaseToken, agentId: input.agentId };
   if (!(await holdsLease(db, BUILD_LEASES, lease))) throw new LeaseLostError(input.buildId);
+  return false;
 }
 
 export interface LogChunk {

@@ -78,7 +78,11 @@ export async function listBuilds(
 }
 
 /** Cancels a build of the caller's organisation; 409 when it already finished. */
-export async function cancelBuild(db: Db, actor: Actor, buildId: string): Promise<Build> {
+export async function cancelBuild(
+  db: Db,
+  actor: Actor,
+  buildId: string,
+): Promise<{ build: Build; outcome: "cancelled" | "requested" }> {
   await getBuild(db, actor.orgId, buildId);
   const result = await requestCancel(db, buildId, actor.label);
   if (!result) throw notFound(`build ${buildId}`);
@@ -86,7 +90,7 @@ export async function cancelBuild(db: Db, actor: Actor, buildId: string): Promis
   await db
     .transaction()
     .execute((trx) => audit(trx, actor, "build.cancel", `build:${buildId}`, { outcome: result.outcome }));
-  return result.build;
+  return { build: result.build, outcome: result.outcome };
 }
 
 /** Builds the same commit again as a new build linked to the old one; only once the old one ended. */

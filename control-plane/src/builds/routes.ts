@@ -3,6 +3,7 @@ import { Type, type Static } from "typebox";
 import type { Db } from "../db/database.js";
 import type { Build } from "../db/schema.js";
 import { Uuid } from "../projects/schemas.js";
+import type { Metrics } from "../metrics/metrics.js";
 import { readLogChunks } from "./build-logs.js";
 import { cancelBuild, getBuild, getBuildHistory, listBuilds, retryBuild, triggerBuild } from "./build-service.js";
 
@@ -58,7 +59,7 @@ const buildView = (b: Build): Static<typeof BuildView> => ({
   finishedAt: iso(b.finished_at),
 });
 
-export const buildRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
+export const buildRoutes: FastifyPluginAsyncTypebox<{ db: Db; metrics: Metrics }> = async (app, { db, metrics }) => {
   app.post(
     "/services/:serviceId/builds",
     {
@@ -153,8 +154,11 @@ export const buildRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { 
     {
       schema: { tags: ["builds"], params: Type.Object({ buildId: Uuid }), response: { 202: BuildView } },
     },
-    async (request, reply) =>
-      reply.status(202).send(buildView(await cancelBuild(db, request.actor, request.params.buildId))),
+    async (request, reply) => {
+      const { build, outcome } = await cancelBuild(db, request.actor, request.params.buildId);
+      metrics.cancels.inc({ outcome });
+      return reply.status(202).send(buildView(build));
+    },
   );
 
   app.post(

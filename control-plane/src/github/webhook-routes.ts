@@ -3,6 +3,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { Db } from "../db/database.js";
 import type { GitHubAppStore } from "./app-credentials.js";
+import type { Metrics } from "../metrics/metrics.js";
 import { countRejection, recordDelivery } from "./deliveries.js";
 import { applyInstallationEvent, applyInstallationRepositoriesEvent } from "./installation-events.js";
 import { handlePush } from "./push-handler.js";
@@ -15,10 +16,15 @@ export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
 const DELIVERY_ID = /^[0-9a-zA-Z-]{1,100}$/;
 const EVENT_NAME = /^[a-z_]{1,64}$/;
 
-export const githubWebhookRoutes: FastifyPluginAsync<{ db: Db; appStore: GitHubAppStore }> = async (
+export const githubWebhookRoutes: FastifyPluginAsync<{ db: Db; appStore: GitHubAppStore; metrics: Metrics }> = async (
   app,
-  { db, appStore },
+  { db, appStore, metrics },
 ) => {
+  app.addHook("onSend", async (request, reply) => {
+    const event = request.headers["x-github-event"];
+    const outcome = reply.statusCode >= 400 ? `rejected_${reply.statusCode}` : "accepted";
+    metrics.webhookDeliveries.inc({ event: typeof event === "string" ? event.slice(0, 64) : "unknown", outcome });
+  });
   // Keep the body as bytes: the signature covers exactly what GitHub sent.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: MAX_WEBHOOK_BYTES }, (_request, body, done) =>

@@ -24,6 +24,7 @@ import { githubWebhookRoutes } from "../github/webhook-routes.js";
 import { githubSetupRoutes } from "../github/setup-routes.js";
 import { projectRoutes } from "../projects/routes.js";
 import { installErrorHandler } from "./error-handler.js";
+import type { Metrics } from "../metrics/metrics.js";
 import { healthRoutes } from "./health-routes.js";
 
 export const WEB_ROOT = fileURLToPath(new URL("../../../web/public/", import.meta.url));
@@ -36,10 +37,18 @@ export interface AppDeps {
   redis: Redis;
   /** Wakes live log streams; fed by the LISTEN connection (absent in tests that need no live logs). */
   logFollowers?: LogFollowers;
+  metrics: Metrics;
   github: { store: GitHubAppStore; api: GitHubApi };
 }
 
-export async function buildApp({ config, db, redis, github, logFollowers }: AppDeps): Promise<FastifyInstance> {
+export async function buildApp({
+  config,
+  db,
+  redis,
+  github,
+  logFollowers,
+  metrics,
+}: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     // Live log streams stay open; closing the server must not wait for their clients.
     forceCloseConnections: true,
@@ -62,7 +71,7 @@ export async function buildApp({ config, db, redis, github, logFollowers }: AppD
     },
   });
   await app.register(healthRoutes, { db, redis });
-  await app.register(githubWebhookRoutes, { prefix: "/api", db, appStore: github.store });
+  await app.register(githubWebhookRoutes, { prefix: "/api", db, appStore: github.store, metrics });
   await app.register(sessionRoutes, {
     prefix: "/api",
     db,
@@ -76,7 +85,7 @@ export async function buildApp({ config, db, redis, github, logFollowers }: AppD
       await api.register(requireAuthentication, { bootstrapToken: config.SLIPWAY_BOOTSTRAP_TOKEN, db });
       api.get("/docs/json", { schema: { hide: true } }, async () => app.swagger());
       await api.register(projectRoutes, { db, githubApi: github.api, githubWebUrl: config.GITHUB_WEB_URL });
-      await api.register(buildRoutes, { db });
+      await api.register(buildRoutes, { db, metrics });
       await api.register(logStreamRoutes, { db, followers: logFollowers ?? new LogFollowers() });
       await api.register(deploymentRoutes, { db });
       await api.register(agentRoutes, { db });
@@ -91,6 +100,14 @@ export async function buildApp({ config, db, redis, github, logFollowers }: AppD
     },
     { prefix: "/api" },
   );
+
+  // Prometheus scrapes with the bearer token, like any other API client.
+  await app.register(async (scrape) => {
+    await scrape.register(requireAuthentication, { bootstrapToken: config.SLIPWAY_BOOTSTRAP_TOKEN, db });
+    scrape.get("/metrics", { schema: { hide: true } }, async (_request, reply) =>
+      reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+    );
+  });
 
   return app;
 }
