@@ -8,6 +8,7 @@ import { migrateToLatest } from "./db/migrate.js";
 import { buildApp } from "./http/app.js";
 import { LogFollowers } from "./builds/log-stream-routes.js";
 import { Metrics } from "./metrics/metrics.js";
+import { extendLiveLeases } from "./leases/leases.js";
 import { createAgentService } from "./agents/grpc-service.js";
 import { SessionHub } from "./agents/session-hub.js";
 import { WorkListener } from "./agents/work-notifier.js";
@@ -77,6 +78,8 @@ export async function startControlPlane(
       error ? reject(error) : resolve(port),
     ),
   );
+  const extended = await extendLiveLeases(db, config.LEASE_SECONDS);
+  if (extended > 0) app.log.info({ extended }, "extended live leases once after start-up");
   const stopReaper = startReaper(db, app.log, config.REAPER_INTERVAL_SECONDS, metrics);
   const githubJobs = new GitHubJobs(
     db,

@@ -14,7 +14,7 @@ import {
   reapExpiredBuilds,
   renewBuildLeases,
 } from "./build-repository.js";
-import { leaseKey } from "../leases/leases.js";
+import { extendLiveLeases, leaseKey } from "../leases/leases.js";
 
 describe("build repository", () => {
   let database: TestDatabase;
@@ -219,5 +219,14 @@ describe("build repository", () => {
       .where("actor", "=", "system:reaper")
       .execute();
     expect(history).toHaveLength(3);
+  });
+
+  it("gives live leases one more period after a control-plane restart, so the reaper spares them", async () => {
+    const build = await newBuild();
+    await claim(build.id, agents[8] as string);
+    await expire(build.id);
+    await extendLiveLeases(database.db, 60);
+    await reapExpiredBuilds(database.db);
+    expect(await statusOf(build.id)).toMatchObject({ status: "claimed", claimed_by: agents[8] });
   });
 });

@@ -67,3 +67,20 @@ export async function renewLeases<S extends string>(
     RETURNING w.id, w.lease_token, w.lease_expires_at`.execute(db);
   return new Map(result.rows.map((row) => [leaseKey(row.id, row.lease_token), row.lease_expires_at]));
 }
+
+/**
+ * After a control plane starts, agents may have been unable to heartbeat while it was down: give
+ * every live lease one full lease period from now, so the reaper does not take work from agents
+ * that were only waiting for us. Run once at start-up, before the reaper.
+ */
+export async function extendLiveLeases(db: Executor, leaseSeconds: number): Promise<number> {
+  let extended = 0;
+  for (const work of [BUILD_LEASES, DEPLOY_ITEM_LEASES] as LeasedWork<string>[]) {
+    const result = await sql`
+      UPDATE ${sql.table(work.table)}
+      SET lease_expires_at = greatest(lease_expires_at, now() + make_interval(secs => ${leaseSeconds}))
+      WHERE status = ANY(${[...work.leased]}::${sql.raw(work.statusType)}[])`.execute(db);
+    extended += Number(result.numAffectedRows ?? 0);
+  }
+  return extended;
+}
