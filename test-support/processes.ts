@@ -2,6 +2,7 @@
 // the log line that says each is ready, so tests synchronise on facts rather than sleeps.
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { EventEmitter } from "node:events";
 import { createInterface } from "node:readline";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -12,6 +13,8 @@ export interface ChildHandle {
   process: ChildProcess;
   /** Every line the process printed so far (stdout and stderr). */
   lines: string[];
+  /** Emits each line as it arrives. */
+  events: EventEmitter<{ line: [string] }>;
   stop(): Promise<void>;
 }
 
@@ -21,12 +24,20 @@ function launch(main: string, env: Record<string, string>): ChildHandle {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: string[] = [];
+  const events = new EventEmitter<{ line: [string] }>();
+  // One reader per stream for the process's whole life: the pipes must keep draining, or a chatty
+  // process would block on a full pipe.
   for (const stream of [child.stdout, child.stderr]) {
-    if (stream) createInterface({ input: stream }).on("line", (line) => lines.push(line));
+    if (stream)
+      createInterface({ input: stream }).on("line", (line) => {
+        lines.push(line);
+        events.emit("line", line);
+      });
   }
   return {
     process: child,
     lines,
+    events,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -47,32 +58,33 @@ function waitForLine<T>(
   what: string,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
-    const check = (line: string) => {
-      let entry: Record<string, unknown>;
+    const parse = (line: string): T | undefined => {
       try {
-        entry = JSON.parse(line) as Record<string, unknown>;
+        return match(JSON.parse(line) as Record<string, unknown>);
       } catch {
-        return false;
+        return undefined;
       }
-      const found = match(entry);
-      if (found === undefined) return false;
+    };
+    for (const line of handle.lines) {
+      const found = parse(line);
+      if (found !== undefined) return resolve(found);
+    }
+    const onLine = (line: string) => {
+      const found = parse(line);
+      if (found === undefined) return;
       cleanup();
       resolve(found);
-      return true;
     };
-    for (const line of handle.lines) if (check(line)) return;
-    const streams = [handle.process.stdout, handle.process.stderr].filter((s) => s !== null);
-    const readers = streams.map((input) => createInterface({ input }));
     const onExit = () => {
       cleanup();
       reject(new Error(`${what}: process exited first:\n${handle.lines.slice(-30).join("\n")}`));
     };
-    readers.forEach((reader) => reader.on("line", check));
-    handle.process.once("exit", onExit);
-    function cleanup() {
-      readers.forEach((reader) => reader.close());
+    const cleanup = () => {
+      handle.events.off("line", onLine);
       handle.process.off("exit", onExit);
-    }
+    };
+    handle.events.on("line", onLine);
+    handle.process.once("exit", onExit);
   });
 }
 

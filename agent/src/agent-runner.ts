@@ -1,6 +1,7 @@
 // The agent's main loop: keep a session stream open for hints, claim work into free slots, renew
 // leases, and stop any work whose lease the control plane says is gone.
 import { randomUUID } from "node:crypto";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import { Outcome, Verdict, WorkKind, type Work, type WorkRef } from "@slipway/proto";
@@ -9,6 +10,8 @@ import { delay, fullJitterDelay } from "./channel/backoff.js";
 import { executeBuild } from "./build/build-executor.js";
 import { executeDeploy } from "./deploy/deploy-executor.js";
 import { LogShipper } from "./logs/log-shipper.js";
+import { ProcessRegistry } from "./runtime/process-registry.js";
+import { stopAgentBuildCgroups } from "./runtime/build-cgroup.js";
 import { WorkFailure, type WorkContext, type WorkResult } from "./work.js";
 import type { AgentConfig } from "./config.js";
 import type { AgentIdentity } from "./channel/identity-store.js";
@@ -47,16 +50,20 @@ export class AgentRunner {
   private claimAgain = false;
 
   constructor(
-    identity: AgentIdentity,
+    private readonly identity: AgentIdentity,
     private readonly config: AgentConfig,
     private readonly docker: Docker,
     private readonly log: AgentLogger,
   ) {
     this.channel = new AgentChannel(identity);
+    this.processes = new ProcessRegistry(config.SLIPWAY_STATE_DIR);
   }
+
+  private readonly processes: ProcessRegistry;
 
   /** Runs until stop() is called. */
   async run(): Promise<void> {
+    await this.stopLeftovers();
     const signal = this.stopController.signal;
     // Ticks often; heartbeat() decides whether a renewal is due (leases may be shorter than the tick).
     const heartbeat = setInterval(() => void this.heartbeatIfDue(), 250);
@@ -68,6 +75,17 @@ export class AgentRunner {
       clearInterval(heartbeat);
       clearInterval(poll);
     }
+  }
+
+  /**
+   * A previous run of this agent may have been killed mid-build: its builds were re-queued (or will
+   * be, when their leases expire), so whatever it left running must stop before we take new work.
+   */
+  private async stopLeftovers(): Promise<void> {
+    const groups = await this.processes.killLeftovers();
+    const steps = await stopAgentBuildCgroups(this.identity.agentId, this.config.KILL_GRACE_SECONDS * 1000);
+    await rm(join(this.config.SLIPWAY_STATE_DIR, "work"), { recursive: true, force: true });
+    if (groups + steps > 0) this.log.warn("stopped work a previous run left behind", { groups, steps });
   }
 
   /** Stops claiming, stops running work (SIGTERM, then SIGKILL), and waits for it to wind down. */
@@ -208,6 +226,8 @@ export class AgentRunner {
         result = await executeBuild(ctx, work.spec.value, {
           workRoot: join(this.config.SLIPWAY_STATE_DIR, "work"),
           killGraceMs: this.config.KILL_GRACE_SECONDS * 1000,
+          processes: this.processes,
+          agentId: this.identity.agentId,
         });
       } else if (work.spec?.$case === "deploy") {
         result = await executeDeploy(ctx, work.spec.value, {

@@ -5,12 +5,15 @@ import { WorkPhase, type BuildSpec } from "@slipway/proto";
 import { checkoutCommit, credentialHeaderSecret } from "../runtime/git.js";
 import { buildImage, podmanUsesSystemdCgroups, pushImage, removeImage } from "../runtime/podman.js";
 import { buildCgroupParent, stopBuildCgroup } from "../runtime/build-cgroup.js";
+import type { ProcessRegistry } from "../runtime/process-registry.js";
 import { WorkFailure, type WorkContext, type WorkResult } from "../work.js";
 import { findContainerfile } from "./containerfile.js";
 
 export interface BuildExecutorOptions {
   workRoot: string;
   killGraceMs: number;
+  processes: ProcessRegistry;
+  agentId: string;
 }
 
 export async function executeBuild(
@@ -22,6 +25,7 @@ export async function executeBuild(
   const dir = await mkdtemp(join(options.workRoot, "build-"));
   const localTag = `localhost/slipway-build/${ctx.ref.id}:attempt-${ctx.ref.attempt}`;
   const run = {
+    registry: options.processes,
     signal: ctx.signal,
     killGraceMs: options.killGraceMs,
     onOutput: (text: string) => ctx.log.write(text),
@@ -45,7 +49,12 @@ export async function executeBuild(
 
     await ctx.reportPhase(WorkPhase.WORK_PHASE_BUILDING);
     ctx.log.line(`==> Building ${spec.imageRef} from ${relative(dir, containerfile)}`);
-    const cgroupParent = buildCgroupParent(ctx.ref.id, ctx.ref.attempt, await podmanUsesSystemdCgroups());
+    const cgroupParent = buildCgroupParent(
+      options.agentId,
+      ctx.ref.id,
+      ctx.ref.attempt,
+      await podmanUsesSystemdCgroups(),
+    );
     await buildImage(real, containerfile, localTag, cgroupParent, run);
 
     await ctx.reportPhase(WorkPhase.WORK_PHASE_PUSHING);
@@ -58,7 +67,7 @@ export async function executeBuild(
     };
   } finally {
     // Whatever a RUN step left running (it lives outside podman's process group) stops here.
-    const stopped = await stopBuildCgroup(ctx.ref.id, ctx.ref.attempt, options.killGraceMs);
+    const stopped = await stopBuildCgroup(options.agentId, ctx.ref.id, ctx.ref.attempt, options.killGraceMs);
     if (stopped > 0) ctx.log.line(`==> Stopped ${stopped} process(es) the build left running`);
     await removeImage(localTag);
     await rm(dir, { recursive: true, force: true });

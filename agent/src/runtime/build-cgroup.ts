@@ -10,9 +10,16 @@ import { delay } from "../channel/backoff.js";
 
 const CGROUP_ROOT = "/sys/fs/cgroup";
 
+/**
+ * Build cgroups are named after the agent, so that agents sharing a host never touch each other's.
+ * (A build's name: slipway-build-{agent}-{work}-{attempt}.)
+ */
+const cgroupName = (agentId: string, workId: string, attempt: number) =>
+  `slipway-build-${agentId}-${workId}-${attempt}`;
+
 /** The --cgroup-parent for one build attempt (a plain path; systemd-managed hosts get a slice name). */
-export function buildCgroupParent(workId: string, attempt: number, systemdManaged: boolean): string {
-  const name = `slipway-build-${workId}-${attempt}`;
+export function buildCgroupParent(agentId: string, workId: string, attempt: number, systemdManaged: boolean): string {
+  const name = cgroupName(agentId, workId, attempt);
   return systemdManaged ? `${name}.slice` : `/${name}`;
 }
 
@@ -76,8 +83,17 @@ function signalAll(pids: number[], signal: NodeJS.Signals): void {
  * Ends every process left in the build's cgroups: SIGTERM, then SIGKILL after `graceMs`, then
  * removes the cgroups. Returns how many processes had to be stopped.
  */
-export async function stopBuildCgroup(workId: string, attempt: number, graceMs: number): Promise<number> {
-  const cgroups = await findCgroups(`slipway-build-${workId}-${attempt}`);
+export function stopBuildCgroup(agentId: string, workId: string, attempt: number, graceMs: number): Promise<number> {
+  return stopCgroups(cgroupName(agentId, workId, attempt), graceMs);
+}
+
+/** At agent start-up: this agent runs no build yet, so anything left in its build cgroups is an orphan. */
+export function stopAgentBuildCgroups(agentId: string, graceMs: number): Promise<number> {
+  return stopCgroups(`slipway-build-${agentId}-`, graceMs);
+}
+
+async function stopCgroups(key: string, graceMs: number): Promise<number> {
+  const cgroups = await findCgroups(key);
   const collect = async () => [...new Set((await Promise.all(cgroups.map(processesIn))).flat())];
   const initial = await collect();
   if (initial.length > 0) {

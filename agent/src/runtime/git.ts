@@ -31,7 +31,9 @@ export async function checkoutCommit(
   gitUrl: string,
   commitSha: string,
   branch: string,
-  options: Pick<RunOptions, "signal" | "onOutput" | "killGraceMs"> & { credentials?: GitCredentials | undefined },
+  options: Pick<RunOptions, "signal" | "onOutput" | "killGraceMs" | "registry"> & {
+    credentials?: GitCredentials | undefined;
+  },
 ): Promise<void> {
   const { credentials, ...run } = options;
   const env = { ...GIT_ENV, ...credentialEnv(gitUrl, credentials) };

@@ -3,7 +3,7 @@ import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { runProcess, type RunOptions } from "./process.js";
 
-type Opts = Pick<RunOptions, "signal" | "onOutput" | "killGraceMs">;
+type Opts = Pick<RunOptions, "signal" | "onOutput" | "killGraceMs" | "registry">;
 
 /**
  * Builds under `localTag`, a name unique to this build attempt, so two builds of the same commit on

@@ -24,6 +24,8 @@ export interface RunOptions {
   killGraceMs?: number;
   /** What the user should read when the command fails, e.g. "podman build". */
   label?: string;
+  /** Told of the process group while it runs, so a restarted agent can stop what a killed one left. */
+  registry?: { add(pid: number): Promise<void>; remove(pid: number): Promise<void> };
 }
 
 const BASE_ENV_KEYS = [
@@ -56,6 +58,8 @@ export function runProcess(command: string, args: string[], options: RunOptions 
       detached: true, // its own process group, so the whole tree can be signalled
       stdio: ["ignore", "pipe", "pipe"],
     });
+    const pid = child.pid;
+    if (pid) void options.registry?.add(pid);
     for (const stream of [child.stdout, child.stderr]) {
       const decoder = new StringDecoder("utf8");
       stream.on("data", (chunk: Buffer) => options.onOutput?.(decoder.write(chunk)));
@@ -88,6 +92,7 @@ export function runProcess(command: string, args: string[], options: RunOptions 
       clearTimeout(killTimer);
       // Anything the command left running in its group goes with it.
       signalGroup("SIGKILL");
+      if (pid) void options.registry?.remove(pid);
       if (options.signal?.aborted) reject(new ProcessError(`${label} was stopped`, code, signal));
       else if (code === 0) resolve();
       else
