@@ -122,7 +122,8 @@ class Recorder {
 
   percentiles(): { p50: number; p90: number; p99: number; max: number } {
     const sorted = this.latencies.slice(0, this.count).sort();
-    const at = (q: number) => (this.count === 0 ? NaN : sorted[Math.min(this.count - 1, Math.ceil(q * this.count) - 1)]!);
+    const at = (q: number) =>
+      this.count === 0 ? NaN : sorted[Math.min(this.count - 1, Math.ceil(q * this.count) - 1)]!;
     return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) };
   }
 }
@@ -210,5 +211,7 @@ process.on("message", (message: ToLoader) => {
       : message.type === "run"
         ? run(message).then((result) => send({ type: "result", result }))
         : Promise.resolve(process.disconnect());
-  work.catch((error: unknown) => send({ type: "error", message: error instanceof Error ? error.stack ?? error.message : String(error) }));
+  work.catch((error: unknown) =>
+    send({ type: "error", message: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+  );
 });

@@ -117,7 +117,10 @@ describe("an agent killed mid-build", () => {
     );
     expect(again.history.map((h) => h.to)).toContain("pending");
     expect(again.history.find((h) => h.actor === "system:reaper")).toBeDefined();
-    expect(agent.lines.some((line) => line.includes("stopped work a previous run left behind")), agent.lines.join("\n")).toBe(true);
+    expect(
+      agent.lines.some((line) => line.includes("stopped work a previous run left behind")),
+      agent.lines.join("\n"),
+    ).toBe(true);
 
     // The second attempt runs the step again; cancel it so the test ends.
     await eventually(

@@ -61,14 +61,20 @@ const schema = z
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((config, ctx) => {
-    // An app configured through the environment needs both its id and its key.
-    if ((config.GITHUB_APP_ID === undefined) !== (config.GITHUB_APP_PRIVATE_KEY === undefined)) {
-      const missing = config.GITHUB_APP_ID === undefined ? "GITHUB_APP_ID" : "GITHUB_APP_PRIVATE_KEY";
-      ctx.addIssue({
-        code: "custom",
-        path: [missing],
-        message: "is required when the other GitHub App variable is set",
-      });
+    // An app configured through the environment needs its id with its key, its client id with its secret.
+    const pairs = [
+      ["GITHUB_APP_ID", "GITHUB_APP_PRIVATE_KEY"],
+      ["GITHUB_APP_CLIENT_ID", "GITHUB_APP_CLIENT_SECRET"],
+    ] as const;
+    for (const [a, b] of pairs) {
+      if ((config[a] === undefined) !== (config[b] === undefined)) {
+        const missing = config[a] === undefined ? a : b;
+        ctx.addIssue({
+          code: "custom",
+          path: [missing],
+          message: `is required together with ${missing === a ? b : a}`,
+        });
+      }
     }
   });
 

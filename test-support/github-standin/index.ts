@@ -809,10 +809,12 @@ export async function startGitHubStandIn(options: StandInOptions = {}): Promise<
     target.environment = environment;
     target.updatedAt = now;
     // GitHub's auto_inactive (default true): a success retires earlier successful deployments of
-    // the same environment with an `inactive` status.
+    // the same environment with an `inactive` status — but, as documented, only non-transient,
+    // non-production ones.
     if (status.state === "success" && body.auto_inactive !== false) {
       for (const other of deployments) {
         if (other.repoId !== target.repoId || other.id >= target.id || other.environment !== environment) continue;
+        if (other.productionEnvironment || other.transientEnvironment) continue;
         if (other.statuses.at(-1)?.state !== "success") continue;
         other.statuses.push({
           ...status,

@@ -552,8 +552,9 @@ describe("deployments", () => {
 
     const fullName = `${installation.account.login}/site`;
     const recorded = gh.deployments(fullName);
+    // As GitHub documents, auto_inactive retires only non-production, non-transient deployments.
     expect(recorded.map((d) => [d.environment, d.statuses.map((s) => s.state)])).toEqual([
-      ["production", ["in_progress", "success", "inactive"]],
+      ["production", ["in_progress", "success"]],
       ["preview", ["success"]],
       ["production", ["success"]],
     ]);
@@ -565,6 +566,10 @@ describe("deployments", () => {
     const third = await create("preview");
     await status(third.body.id, { state: "success", auto_inactive: false });
     expect(gh.deployments(fullName)[1]?.statuses.map((s) => s.state)).toEqual(["success"]);
+    // A later preview success with the default retires the earlier previews.
+    const fourth = await create("preview");
+    await status(fourth.body.id, { state: "success" });
+    expect(gh.deployments(fullName)[1]?.statuses.map((s) => s.state)).toEqual(["success", "inactive"]);
   });
 
   it("keeps tokens to their repositories and permissions", async () => {

@@ -59,7 +59,8 @@ export function runProcess(command: string, args: string[], options: RunOptions 
       stdio: ["ignore", "pipe", "pipe"],
     });
     const pid = child.pid;
-    if (pid) void options.registry?.add(pid);
+    // Recorded for a restarted agent; failing to record must not fail the work (or crash the agent).
+    const recorded = pid && options.registry ? options.registry.add(pid).catch(() => {}) : Promise.resolve();
     for (const stream of [child.stdout, child.stderr]) {
       const decoder = new StringDecoder("utf8");
       stream.on("data", (chunk: Buffer) => options.onOutput?.(decoder.write(chunk)));
@@ -92,7 +93,10 @@ export function runProcess(command: string, args: string[], options: RunOptions 
       clearTimeout(killTimer);
       // Anything the command left running in its group goes with it.
       signalGroup("SIGKILL");
-      if (pid) void options.registry?.remove(pid);
+      if (pid && options.registry) {
+        const registry = options.registry;
+        void recorded.then(() => registry.remove(pid)).catch(() => {});
+      }
       if (options.signal?.aborted) reject(new ProcessError(`${label} was stopped`, code, signal));
       else if (code === 0) resolve();
       else

@@ -24,6 +24,7 @@ import {
   advanceBuild,
   cancelRequested,
   claimNextBuild,
+  findClaimedBuild,
   finishBuild,
   renewBuildLeases,
   type BuildOutcome,
@@ -34,6 +35,7 @@ import { imageRefFor } from "../builds/image-ref.js";
 import {
   advanceDeployItem,
   claimNextDeployItem,
+  findClaimedDeployItem,
   createDeployment,
   finishDeployItem,
   hasNewerDeployment,
@@ -189,6 +191,13 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
     if (key !== null && !/^[A-Za-z0-9_-]{1,128}$/.test(key))
       throw invalidArgument("idempotency_key must be 1-128 [A-Za-z0-9_-]");
     const wanted = new Set(request.kinds);
+    if (key !== null) {
+      // A retried claim may have been answered with either kind: look in both before claiming anew.
+      const earlierBuild = await findClaimedBuild(db, agent.id, key);
+      if (earlierBuild) return { work: await workForBuild(earlierBuild) };
+      const earlierItem = await findClaimedDeployItem(db, agent.id, key);
+      if (earlierItem) return { work: await workForDeployItem(earlierItem) };
+    }
     if (wanted.has(WorkKind.WORK_KIND_BUILD) && agent.capabilities.includes("build")) {
       const build = await claimNextBuild(db, agent.id, leaseSeconds, key);
       if (build) {
@@ -366,9 +375,14 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
       const repo = await db
         .selectFrom("builds")
         .innerJoin("services", "services.id", "builds.service_id")
+        .innerJoin("projects", "projects.id", "services.project_id")
         .innerJoin("github_repos", "github_repos.id", "services.github_repo_id")
         .leftJoin("github_installations", "github_installations.id", "github_repos.installation_id")
         .select([
+          "projects.org_id as service_org",
+          "github_installations.org_id as installation_org",
+          "services.git_url",
+          "github_repos.clone_url",
           "github_repos.id as repository_id",
           "github_repos.full_name",
           "github_repos.installation_id",
@@ -378,7 +392,14 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
         ])
         .where("builds.id", "=", ref.id)
         .executeTakeFirst();
-      if (!repo || repo.installation_id === null) return { username: "", password: "", expiresAt: undefined };
+      // A token only for the organisation that installed the app, and only to its own clone URL.
+      const entitled =
+        repo !== undefined &&
+        repo.installation_id !== null &&
+        repo.installation_org === repo.service_org &&
+        repo.service_org === agent.orgId &&
+        (repo.clone_url === null || repo.clone_url === repo.git_url);
+      if (!repo || !entitled) return { username: "", password: "", expiresAt: undefined };
       const problem = repositoryProblem(repo);
       if (problem) throw new RpcError(status.PERMISSION_DENIED, problem);
       const token = await deps.github.mintCloneToken(Number(repo.installation_id), Number(repo.repository_id));

@@ -55,6 +55,17 @@ export async function insertBuild(trx: Transaction<Database>, input: NewBuildInp
  * FOR UPDATE SKIP LOCKED (so racing claimers never wait on or get the same row), stamps the
  * claim, and records the transition.
  */
+/** The build an earlier claim with this key gave the agent, while it still holds it. */
+export async function findClaimedBuild(db: Executor, agentId: string, claimKey: string): Promise<Build | undefined> {
+  return db
+    .selectFrom("builds")
+    .selectAll()
+    .where("claimed_by", "=", agentId)
+    .where("claim_key", "=", claimKey)
+    .where("status", "in", [...LEASED_BUILD_STATUSES])
+    .executeTakeFirst();
+}
+
 export async function claimNextBuild(
   db: Executor,
   agentId: string,
@@ -63,19 +74,18 @@ export async function claimNextBuild(
 ): Promise<Build | undefined> {
   if (claimKey) {
     // The same claim asked again (its reply was lost): the same build, not a second one.
-    const earlier = await db
-      .selectFrom("builds")
-      .selectAll()
-      .where("claimed_by", "=", agentId)
-      .where("claim_key", "=", claimKey)
-      .where("status", "in", [...LEASED_BUILD_STATUSES])
-      .executeTakeFirst();
+    const earlier = await findClaimedBuild(db, agentId, claimKey);
     if (earlier) return earlier;
   }
   const result = await sql<Build>`
     WITH next AS (
+      -- Only work of the agent's own organisation.
       SELECT id FROM builds
       WHERE status = 'pending'
+        AND service_id IN (
+          SELECT s.id FROM services s JOIN projects p ON p.id = s.project_id
+          WHERE p.org_id = (SELECT org_id FROM agents WHERE id = ${agentId})
+        )
       ORDER BY created_at, id
       LIMIT 1
       FOR UPDATE SKIP LOCKED

@@ -24,7 +24,7 @@ export async function triggerBuild(db: Db, actor: Actor, serviceId: string, comm
       trigger: "manual",
       actor: actor.label,
     });
-    if (repository?.installationId) {
+    if (repository?.installationId && repository.installationOrgId === actor.orgId) {
       await queueGitHubDeployment(trx, {
         buildId: build.id,
         installationId: repository.installationId,
@@ -112,7 +112,7 @@ export async function retryBuild(db: Db, actor: Actor, buildId: string): Promise
       retryOf: previous.id,
       actor: actor.label,
     });
-    if (repository?.installationId) {
+    if (repository?.installationId && repository.installationOrgId === actor.orgId) {
       await queueGitHubDeployment(trx, {
         buildId: build.id,
         installationId: repository.installationId,

@@ -70,10 +70,12 @@ export const logStreamRoutes: FastifyPluginAsyncTypebox<{ db: Db; followers: Log
         while (!closed) {
           const chunks = await readLogChunks(db, build.id, position, 200);
           for (const chunk of chunks) {
-            const data = chunk.text.replace(/\r?\n$/, "").split(/\r?\n/);
-            res.write(
-              `id: ${chunk.attempt}:${chunk.seq}\nevent: log\n${data.map((line) => `data: ${line}`).join("\n")}\n\n`,
-            );
+            // SSE ends a line at CR, LF or CRLF: split on all three, so that output (progress bars
+            // use a lone CR) can never start a field of its own such as `id:` or `event:`.
+            const data = chunk.text.replace(/(\r\n|\r|\n)$/, "").split(/\r\n|\r|\n/);
+            const event = `id: ${chunk.attempt}:${chunk.seq}\nevent: log\n${data.map((line) => `data: ${line}`).join("\n")}\n\n`;
+            // A slow reader must not make us buffer the whole log: wait until it drained.
+            if (!res.write(event)) await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
             position = { attempt: chunk.attempt, seq: chunk.seq };
           }
           if (chunks.length === 200) continue;

@@ -188,6 +188,7 @@ export interface BuildsTable {
   lease_expires_at: Timestamp | null;
   cancel_requested_at: Timestamp | null;
   claim_key: string | null;
+  lease_extended: Generated<boolean>;
   image_ref: string | null;
   image_digest: string | null;
   created_at: CreatedAt;
@@ -236,6 +237,7 @@ export interface DeployWorkItemsTable {
   lease_token: string | null;
   lease_expires_at: Timestamp | null;
   claim_key: string | null;
+  lease_extended: Generated<boolean>;
   container_id: string | null;
   endpoint_host: string | null;
   endpoint_port: number | null;

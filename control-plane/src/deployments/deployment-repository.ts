@@ -89,6 +89,21 @@ export async function hasNewerDeployment(
 }
 
 /** Claims the oldest pending replica item (FOR UPDATE SKIP LOCKED) and marks its deployment in progress. */
+/** The deploy item an earlier claim with this key gave the agent, while it still holds it. */
+export async function findClaimedDeployItem(
+  db: Executor,
+  agentId: string,
+  claimKey: string,
+): Promise<DeployWorkItem | undefined> {
+  return db
+    .selectFrom("deploy_work_items")
+    .selectAll()
+    .where("claimed_by", "=", agentId)
+    .where("claim_key", "=", claimKey)
+    .where("status", "in", [...LEASED_DEPLOY_ITEM_STATUSES])
+    .executeTakeFirst();
+}
+
 export async function claimNextDeployItem(
   db: Executor,
   agentId: string,
@@ -96,19 +111,18 @@ export async function claimNextDeployItem(
   claimKey: string | null = null,
 ): Promise<DeployWorkItem | undefined> {
   if (claimKey) {
-    const earlier = await db
-      .selectFrom("deploy_work_items")
-      .selectAll()
-      .where("claimed_by", "=", agentId)
-      .where("claim_key", "=", claimKey)
-      .where("status", "in", [...LEASED_DEPLOY_ITEM_STATUSES])
-      .executeTakeFirst();
+    const earlier = await findClaimedDeployItem(db, agentId, claimKey);
     if (earlier) return earlier;
   }
   const result = await sql<DeployWorkItem>`
     WITH next AS (
+      -- Only work of the agent's own organisation.
       SELECT id FROM deploy_work_items
       WHERE status = 'pending'
+        AND deployment_id IN (
+          SELECT d.id FROM deployments d JOIN services s ON s.id = d.service_id JOIN projects p ON p.id = s.project_id
+          WHERE p.org_id = (SELECT org_id FROM agents WHERE id = ${agentId})
+        )
       ORDER BY created_at, replica_index
       LIMIT 1
       FOR UPDATE SKIP LOCKED

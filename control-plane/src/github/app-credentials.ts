@@ -67,6 +67,11 @@ export class GitHubAppStore {
     return (await this.load()).webhookSecrets;
   }
 
+  /** Whether credentials from the manifest flow can be stored (they are sealed with SLIPWAY_SECRET_KEY). */
+  canStoreCredentials(): boolean {
+    return this.box !== undefined;
+  }
+
   /** Stores the app GitHub created from our manifest. */
   async saveFromManifest(conversion: ManifestConversion, createdBy: string): Promise<void> {
     if (!this.box)

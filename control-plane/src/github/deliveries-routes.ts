@@ -29,9 +29,25 @@ export const deliveryRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app,
       },
     },
     async (request) => {
+      // Deliveries about this organisation's installations, or its services' repositories.
+      const orgId = request.actor.orgId;
       const rows = await db
         .selectFrom("webhook_deliveries")
         .selectAll()
+        .where((eb) =>
+          eb.or([
+            eb("installation_id", "in", eb.selectFrom("github_installations").select("id").where("org_id", "=", orgId)),
+            eb(
+              "repository_id",
+              "in",
+              eb
+                .selectFrom("services")
+                .innerJoin("projects", "projects.id", "services.project_id")
+                .select("services.github_repo_id")
+                .where("projects.org_id", "=", orgId),
+            ),
+          ]),
+        )
         .orderBy("received_at", "desc")
         .limit(request.query.limit)
         .execute();

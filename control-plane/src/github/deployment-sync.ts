@@ -7,8 +7,13 @@ import { sql } from "kysely";
 import type { Db } from "../db/database.js";
 import type { DeploymentState, GitHubApi } from "./github-api.js";
 
+/** A deployment GitHub keeps refusing (deleted installation, revoked permission) is left alone. */
+export const MAX_SYNC_ATTEMPTS = 20;
+
 export interface LaggingDeployment {
   build_id: string;
+  attempts: number;
+  updated_at: Date;
   installation_id: string;
   repository: string;
   environment: string;
@@ -25,16 +30,23 @@ export interface LaggingDeployment {
  * is the one place the mapping lives; both the reconciler and the sync job read it.
  */
 function laggingQuery(db: Db) {
-  return db
-    .selectFrom(
-      sql<LaggingDeployment>`(
+  return (
+    db
+      .selectFrom(
+        sql<LaggingDeployment>`(
         SELECT gd.build_id, gd.installation_id, gd.repository, gd.environment, gd.deployment_id, gd.last_state,
+               gd.attempts, gd.updated_at,
                b.commit_sha, b.service_id, coalesce(d.reason, b.status_reason) AS status_reason,
                CASE
                  WHEN b.status IN ('pending', 'claimed') THEN 'queued'
                  WHEN b.status IN ('cloning', 'building', 'pushing') THEN 'in_progress'
                  WHEN b.status = 'failed' THEN 'failure'
                  WHEN b.status = 'cancelled' THEN 'error'
+                 -- GitHub does not retire production deployments by itself: a newer one replaced it.
+                 WHEN d.status = 'succeeded' AND EXISTS (
+                   SELECT 1 FROM deployments nd
+                   WHERE nd.service_id = b.service_id AND nd.status = 'succeeded' AND nd.created_at > d.created_at
+                 ) THEN 'inactive'
                  WHEN d.status = 'succeeded' THEN 'success'
                  WHEN d.status = 'failed' THEN 'failure'
                  WHEN d.status = 'cancelled' THEN 'inactive'
@@ -48,19 +60,35 @@ function laggingQuery(db: Db) {
                END AS desired
         FROM github_deployments gd
         JOIN builds b ON b.id = gd.build_id
+        JOIN github_installations gi ON gi.id = gd.installation_id
+          AND gi.deleted_at IS NULL AND gi.suspended_at IS NULL
         JOIN services s ON s.id = b.service_id
         LEFT JOIN LATERAL (
-          SELECT status, reason FROM deployments WHERE build_id = b.id ORDER BY created_at DESC LIMIT 1
+          SELECT status, reason, created_at FROM deployments WHERE build_id = b.id ORDER BY created_at DESC LIMIT 1
         ) d ON true
       )`.as("lag"),
-    )
-    .selectAll()
-    .whereRef("lag.desired", "is distinct from", "lag.last_state");
+      )
+      .selectAll()
+      .whereRef("lag.desired", "is distinct from", "lag.last_state")
+      // Nothing can move a finished GitHub deployment but success → inactive.
+      .where((eb) =>
+        eb.or([
+          eb("lag.last_state", "is", null),
+          eb("lag.last_state", "not in", ["success", "failure", "error", "inactive"]),
+          eb.and([eb("lag.last_state", "=", "success"), eb("lag.desired", "=", "inactive")]),
+        ]),
+      )
+  );
 }
 
-/** Builds whose GitHub deployment lags, oldest change first. */
+/** Builds whose GitHub deployment lags, least recently tried first; given up after MAX_ATTEMPTS. */
 export async function laggingDeployments(db: Db, limit: number): Promise<string[]> {
-  const rows = await laggingQuery(db).select("lag.build_id").limit(limit).execute();
+  const rows = await laggingQuery(db)
+    .select("lag.build_id")
+    .where("lag.attempts", "<", MAX_SYNC_ATTEMPTS)
+    .orderBy("lag.updated_at")
+    .limit(limit)
+    .execute();
   return rows.map((r) => r.build_id);
 }
 

@@ -1,6 +1,7 @@
 // Every call Slipway makes to GitHub, in one place, through octokit. The base URLs come from
 // GITHUB_API_URL and GITHUB_WEB_URL, so tests point them at a stand-in checked against GitHub's
 // OpenAPI description. Nothing here logs a token.
+import { createHash } from "node:crypto";
 import { createAppAuth } from "@octokit/auth-app";
 import { Octokit } from "@octokit/core";
 import { paginateRest } from "@octokit/plugin-paginate-rest";
@@ -66,26 +67,46 @@ export class GitHubApi {
     return credentials;
   }
 
-  /** Authenticated as the app itself (a short-lived JWT). */
-  private async asApp(): Promise<Client> {
+  private clients: { key: string; app: Client; installations: Map<number, Client> } | undefined;
+
+  /**
+   * Clients live as long as the app's credentials do: auth-app caches the JWT and installation
+   * tokens inside each client, so a client per call would mint a token per call.
+   */
+  private async cachedClients() {
     const { appId, privateKey } = await this.requireCredentials();
-    return new GitHubOctokit({
-      baseUrl: this.config.GITHUB_API_URL,
-      userAgent: this.userAgent,
-      authStrategy: createAppAuth,
-      auth: { appId, privateKey },
-    });
+    const key = `${appId}:${createHash("sha256").update(privateKey).digest("hex")}`;
+    if (this.clients?.key !== key) {
+      const app = new GitHubOctokit({
+        baseUrl: this.config.GITHUB_API_URL,
+        userAgent: this.userAgent,
+        authStrategy: createAppAuth,
+        auth: { appId, privateKey },
+      });
+      this.clients = { key, app, installations: new Map() };
+    }
+    return { ...this.clients, appId, privateKey };
   }
 
-  /** Authenticated as one installation (tokens minted and cached by auth-app). */
+  /** Authenticated as the app itself (a short-lived JWT). */
+  private async asApp(): Promise<Client> {
+    return (await this.cachedClients()).app;
+  }
+
+  /** Authenticated as one installation (its tokens minted and reused by auth-app until they expire). */
   private async asInstallation(installationId: number): Promise<Client> {
-    const { appId, privateKey } = await this.requireCredentials();
-    return new GitHubOctokit({
-      baseUrl: this.config.GITHUB_API_URL,
-      userAgent: this.userAgent,
-      authStrategy: createAppAuth,
-      auth: { appId, privateKey, installationId },
-    });
+    const clients = await this.cachedClients();
+    let client = clients.installations.get(installationId);
+    if (!client) {
+      client = new GitHubOctokit({
+        baseUrl: this.config.GITHUB_API_URL,
+        userAgent: this.userAgent,
+        authStrategy: createAppAuth,
+        auth: { appId: clients.appId, privateKey: clients.privateKey, installationId },
+      });
+      clients.installations.set(installationId, client);
+    }
+    return client;
   }
 
   /** Step two of the manifest flow: GitHub hands over the new app's id, key and secrets. */
@@ -136,9 +157,7 @@ export class GitHubApi {
   /** Exchanges a user-authorization code for a user token (used once, then dropped). */
   async exchangeUserCode(code: string): Promise<string> {
     const { clientId, clientSecret } = await this.requireCredentials();
-    if (!clientId || !clientSecret) {
-      throw new Error("github: the app's client id and secret are needed to verify who installed it");
-    }
+    if (!clientId || !clientSecret) throw new GitHubNotConfiguredError();
     const response = await fetch(new URL("/login/oauth/access_token", this.config.GITHUB_WEB_URL), {
       method: "POST",
       headers: { accept: "application/json", "content-type": "application/json", "user-agent": this.userAgent },

@@ -16,6 +16,12 @@ import { upsertRepositories } from "./installation-events.js";
 import { consumeState, createState } from "./oauth-states.js";
 import { TEXT_PATTERN } from "../http/patterns.js";
 
+function requireSecretKey(store: GitHubAppStore): void {
+  if (!store.canStoreCredentials()) {
+    throw new HttpError(409, "set SLIPWAY_SECRET_KEY first: the GitHub App's private key is stored encrypted with it");
+  }
+}
+
 export interface SetupRouteOptions {
   db: Db;
   store: GitHubAppStore;
@@ -47,6 +53,7 @@ export const githubSetupRoutes: FastifyPluginAsyncTypebox<SetupRouteOptions> = a
     },
     async (request, reply) => {
       const { organization, name } = request.query;
+      requireSecretKey(store);
       const stateValue = await createState(db, "manifest", request.actor);
       const path = organization ? `/organizations/${organization}/settings/apps/new` : "/settings/apps/new";
       const action = `${web}${path}?state=${stateValue}`;
@@ -61,6 +68,8 @@ export const githubSetupRoutes: FastifyPluginAsyncTypebox<SetupRouteOptions> = a
     "/github/app/callback",
     { schema: { tags: ["github"], querystring: Type.Object({ code, state }) } },
     async (request, reply) => {
+      // Checked before the one-time code is spent: GitHub hands the app's key over only once.
+      requireSecretKey(store);
       await consumeState(db, "manifest", request.actor, request.query.state);
       const conversion = await api.convertManifest(request.query.code);
       await store.saveFromManifest(conversion, request.actor.label);
@@ -88,10 +97,10 @@ export const githubSetupRoutes: FastifyPluginAsyncTypebox<SetupRouteOptions> = a
     },
     async (request, reply) => {
       const credentials = await store.credentials();
-      if (!credentials?.clientId) {
+      if (!credentials?.clientId || !credentials.clientSecret) {
         throw new HttpError(
           409,
-          "the GitHub App's client id is not configured; set GITHUB_APP_CLIENT_ID or create the app from Slipway",
+          "the GitHub App's client id and secret are not configured; set GITHUB_APP_CLIENT_ID and GITHUB_APP_CLIENT_SECRET, or create the app from Slipway",
         );
       }
       const stateValue = await createState(db, "install", request.actor, {

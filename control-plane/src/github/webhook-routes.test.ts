@@ -256,8 +256,22 @@ describe("GitHub push webhooks", () => {
       .selectAll()
       .where("id", "=", String(installationId))
       .executeTakeFirstOrThrow();
-    // Nobody has proved they own it yet: it belongs to no organisation.
+    // Nobody has proved they own it yet: it belongs to no organisation, and nobody may link its
+    // repository by URL (its pushes, tokens and deployments would flow to them).
     expect(row.org_id).toBeNull();
+    const claim = await app.inject({
+      method: "POST",
+      url: `/api/projects/${(await database.db.selectFrom("projects").select("id").executeTakeFirstOrThrow()).id}/services`,
+      headers: { authorization: `Bearer ${TOKEN}` },
+      payload: {
+        name: "thief",
+        gitUrl: "https://evil.example/x.git",
+        githubRepoId: repositoryId,
+        branch: "main",
+        containerPort: 80,
+      },
+    });
+    expect(claim.statusCode).toBe(409);
 
     const removal = await signedDelivery(SECRET, "installation_repositories", {
       action: "removed",

@@ -6,7 +6,7 @@ import type { GitHubAppStore } from "./app-credentials.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { countRejection, recordDelivery } from "./deliveries.js";
 import { applyInstallationEvent, applyInstallationRepositoriesEvent } from "./installation-events.js";
-import { handlePush } from "./push-handler.js";
+import type { PushRecorder } from "./push-recorder.js";
 import { PayloadError, parsePushEvent } from "./push-event.js";
 import { isValidSignature } from "./signature.js";
 
@@ -16,10 +16,12 @@ export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
 const DELIVERY_ID = /^[0-9a-zA-Z-]{1,100}$/;
 const EVENT_NAME = /^[a-z_]{1,64}$/;
 
-export const githubWebhookRoutes: FastifyPluginAsync<{ db: Db; appStore: GitHubAppStore; metrics: Metrics }> = async (
-  app,
-  { db, appStore, metrics },
-) => {
+export const githubWebhookRoutes: FastifyPluginAsync<{
+  db: Db;
+  appStore: GitHubAppStore;
+  metrics: Metrics;
+  pushes: PushRecorder;
+}> = async (app, { db, appStore, metrics, pushes }) => {
   app.addHook("onSend", async (request, reply) => {
     const event = request.headers["x-github-event"];
     const outcome = reply.statusCode >= 400 ? `rejected_${reply.statusCode}` : "accepted";
@@ -31,7 +33,10 @@ export const githubWebhookRoutes: FastifyPluginAsync<{ db: Db; appStore: GitHubA
     done(null, body),
   );
 
-  app.post("/webhooks/github", { bodyLimit: MAX_WEBHOOK_BYTES, schema: { hide: true } }, async (request, reply) => {
+  // Every delivery is kept with its outcome and reason in webhook_deliveries, so per-request log
+  // lines (thousands a second under load) would only repeat it: warnings and errors only.
+  const routeOptions = { bodyLimit: MAX_WEBHOOK_BYTES, logLevel: "warn" as const, schema: { hide: true } };
+  app.post("/webhooks/github", routeOptions, async (request, reply) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const signature = request.headers["x-hub-signature-256"];
     if (typeof signature !== "string") {
@@ -73,7 +78,7 @@ export const githubWebhookRoutes: FastifyPluginAsync<{ db: Db; appStore: GitHubA
         if (error instanceof PayloadError) return reply.status(400).send({ error: error.message, statusCode: 400 });
         throw error;
       }
-      const result = await handlePush(db, deliveryId, push);
+      const result = await pushes.record(deliveryId, push);
       request.log.info({ deliveryId, outcome: result.outcome, builds: result.buildIds.length }, result.reason);
       return reply.status(result.duplicate ? 200 : 202).send({ deliveryId, ...result });
     }

@@ -21,6 +21,8 @@ import { LogFollowers, logStreamRoutes } from "../builds/log-stream-routes.js";
 import { deploymentRoutes } from "../deployments/routes.js";
 import { deliveryRoutes } from "../github/deliveries-routes.js";
 import { githubWebhookRoutes } from "../github/webhook-routes.js";
+import { PushRecorder } from "../github/push-recorder.js";
+import { WorkWaker } from "../agents/work-waker.js";
 import { githubSetupRoutes } from "../github/setup-routes.js";
 import { projectRoutes } from "../projects/routes.js";
 import { installErrorHandler } from "./error-handler.js";
@@ -71,7 +73,8 @@ export async function buildApp({
     },
   });
   await app.register(healthRoutes, { db, redis });
-  await app.register(githubWebhookRoutes, { prefix: "/api", db, appStore: github.store, metrics });
+  const pushes = new PushRecorder(db, new WorkWaker(db));
+  await app.register(githubWebhookRoutes, { prefix: "/api", db, appStore: github.store, metrics, pushes });
   await app.register(sessionRoutes, {
     prefix: "/api",
     db,

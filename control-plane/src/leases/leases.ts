@@ -19,18 +19,22 @@ export interface LeasedWork<Status extends string> {
   table: "builds" | "deploy_work_items";
   statusType: "build_status" | "deploy_item_status";
   leased: readonly Status[];
+  /** Whether the work can be cancelled (then a lease is not renewed long after a cancel). */
+  cancellable: boolean;
 }
 
 export const BUILD_LEASES: LeasedWork<BuildStatus> = {
   table: "builds",
   statusType: "build_status",
   leased: ["claimed", "cloning", "building", "pushing"],
+  cancellable: true,
 };
 
 export const DEPLOY_ITEM_LEASES: LeasedWork<DeployItemStatus> = {
   table: "deploy_work_items",
   statusType: "deploy_item_status",
   leased: ["claimed", "pulling", "starting"],
+  cancellable: false,
 };
 
 /** Identifies one claim of one work item in the map renewLeases returns. */
@@ -60,10 +64,17 @@ export async function renewLeases<S extends string>(
   if (held.length === 0) return new Map();
   const result = await sql<{ id: string; lease_token: string; lease_expires_at: Date }>`
     UPDATE ${sql.table(work.table)} AS w
-    SET lease_expires_at = now() + make_interval(secs => ${leaseSeconds})
+    SET lease_expires_at = now() + make_interval(secs => ${leaseSeconds}), lease_extended = false
     FROM unnest(${held.map((h) => h.id)}::uuid[], ${held.map((h) => h.leaseToken)}::uuid[]) AS h(id, lease_token)
     WHERE w.id = h.id AND w.lease_token = h.lease_token AND w.claimed_by = ${agentId}
       AND w.status = ANY(${[...work.leased]}::${sql.raw(work.statusType)}[])
+      ${
+        // An agent that keeps heartbeating but never stops cancelled work loses it after two lease
+        // periods: the reaper then ends it as cancelled.
+        work.cancellable
+          ? sql`AND (w.cancel_requested_at IS NULL OR w.cancel_requested_at > now() - make_interval(secs => ${leaseSeconds * 2}))`
+          : sql``
+      }
     RETURNING w.id, w.lease_token, w.lease_expires_at`.execute(db);
   return new Map(result.rows.map((row) => [leaseKey(row.id, row.lease_token), row.lease_expires_at]));
 }
@@ -78,8 +89,9 @@ export async function extendLiveLeases(db: Executor, leaseSeconds: number): Prom
   for (const work of [BUILD_LEASES, DEPLOY_ITEM_LEASES] as LeasedWork<string>[]) {
     const result = await sql`
       UPDATE ${sql.table(work.table)}
-      SET lease_expires_at = greatest(lease_expires_at, now() + make_interval(secs => ${leaseSeconds}))
-      WHERE status = ANY(${[...work.leased]}::${sql.raw(work.statusType)}[])`.execute(db);
+      SET lease_expires_at = greatest(lease_expires_at, now() + make_interval(secs => ${leaseSeconds})),
+          lease_extended = true
+      WHERE status = ANY(${[...work.leased]}::${sql.raw(work.statusType)}[]) AND NOT lease_extended`.execute(db);
     extended += Number(result.numAffectedRows ?? 0);
   }
   return extended;

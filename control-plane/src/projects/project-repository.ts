@@ -100,6 +100,8 @@ export async function listServices(db: Db, orgId: string, projectId: string): Pr
 export interface RepositoryStatus {
   fullName: string;
   installationId: number | null;
+  /** The organisation the installation is bound to (null while unbound or without installation). */
+  installationOrgId: string | null;
   problem: string | null;
 }
 
@@ -117,6 +119,7 @@ export async function repositoryStatuses(db: Db, services: Service[]): Promise<M
       "github_repos.removed_at",
       "github_installations.suspended_at",
       "github_installations.deleted_at",
+      "github_installations.org_id",
     ])
     .where("github_repos.id", "in", ids)
     .execute();
@@ -126,6 +129,7 @@ export async function repositoryStatuses(db: Db, services: Service[]): Promise<M
       {
         fullName: r.full_name,
         installationId: r.installation_id === null ? null : Number(r.installation_id),
+        installationOrgId: r.org_id,
         problem: repositoryProblem(r),
       },
     ]),

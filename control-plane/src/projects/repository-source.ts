@@ -32,10 +32,35 @@ export async function resolveRepositorySource(
     return publicGitHubRepository(db, github, githubWebUrl, input.githubUrl);
   }
   if (input.gitUrl !== undefined) {
+    if (input.githubRepoId !== undefined) await checkRepositoryClaim(db, actor, input.githubRepoId, input.gitUrl);
     return { gitUrl: input.gitUrl, githubRepoId: input.githubRepoId ?? null, defaultBranch: undefined };
   }
   if (input.githubRepoId !== undefined) return installedRepository(db, github, actor, input.githubRepoId);
   throw badRequest("a service needs a repository: githubRepoId, githubUrl or gitUrl");
+}
+
+/**
+ * A git URL may name the GitHub repository whose pushes build it. A repository that an installation
+ * reaches must be one of this organisation's, at its own clone URL: otherwise another organisation's
+ * pushes, tokens and GitHub Deployments would flow to this service.
+ */
+async function checkRepositoryClaim(db: Db, actor: Actor, repositoryId: number, gitUrl: string): Promise<void> {
+  const repo = await db
+    .selectFrom("github_repos")
+    .leftJoin("github_installations", "github_installations.id", "github_repos.installation_id")
+    .select(["github_repos.installation_id", "github_repos.clone_url", "github_installations.org_id"])
+    .where("github_repos.id", "=", String(repositoryId))
+    .executeTakeFirst();
+  if (!repo || repo.installation_id === null) return;
+  if (repo.org_id !== actor.orgId) {
+    throw new HttpError(409, `repository ${repositoryId} belongs to a GitHub App installation of another organisation`);
+  }
+  if (repo.clone_url && repo.clone_url !== gitUrl) {
+    throw new HttpError(
+      409,
+      `repository ${repositoryId} is cloned from ${repo.clone_url}; link it with githubRepoId alone`,
+    );
+  }
 }
 
 /** A repository reachable through one of the organisation's installations. */

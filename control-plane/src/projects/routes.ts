@@ -11,6 +11,7 @@ import {
   listProjects,
   listServices,
   repositoryStatuses,
+  type RepositoryStatus,
 } from "./project-repository.js";
 import { resolveRepositorySource } from "./repository-source.js";
 import { ProjectBody, ProjectView, ServiceBody, ServiceView, Uuid, projectView, serviceView } from "./schemas.js";
@@ -19,12 +20,14 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ db: Db; githubApi: GitHu
   app,
   { db, githubApi, githubWebUrl },
 ) => {
+  const shown = (status: RepositoryStatus | undefined) =>
+    status ? { fullName: status.fullName, installationId: status.installationId, problem: status.problem } : null;
   const views = async (services: Service[]) => {
     const statuses = await repositoryStatuses(db, services);
-    return services.map((s) => serviceView(s, statuses.get(s.id) ?? null));
+    return services.map((s) => serviceView(s, shown(statuses.get(s.id))));
   };
   const viewOf = async (service: Service) =>
-    serviceView(service, (await repositoryStatuses(db, [service])).get(service.id) ?? null);
+    serviceView(service, shown((await repositoryStatuses(db, [service])).get(service.id)));
 
   app.post(
     "/projects",
