@@ -11,11 +11,14 @@ import { delay } from "../channel/backoff.js";
 const CGROUP_ROOT = "/sys/fs/cgroup";
 
 /**
- * Build cgroups are named after the agent, so that agents sharing a host never touch each other's.
- * (A build's name: slipway-build-{agent}-{work}-{attempt}.)
+ * Build cgroups are named after the agent, so that agents sharing a host never touch each other's:
+ * slipway_build_{agent}_{work}_{attempt}, ids without dashes — systemd reads every dash in a slice
+ * name as one more level of the tree, so a dash-free name stays one directory wherever it lands.
  */
+const compact = (id: string) => id.replace(/-/g, "");
+const agentPrefix = (agentId: string) => `slipway_build_${compact(agentId)}_`;
 const cgroupName = (agentId: string, workId: string, attempt: number) =>
-  `slipway-build-${agentId}-${workId}-${attempt}`;
+  `${agentPrefix(agentId)}${compact(workId)}_${attempt}`;
 
 /** The --cgroup-parent for one build attempt (a plain path; systemd-managed hosts get a slice name). */
 export function buildCgroupParent(agentId: string, workId: string, attempt: number, systemdManaged: boolean): string {
@@ -37,7 +40,7 @@ async function findCgroups(key: string, dir = CGROUP_ROOT, depth = 0): Promise<s
     if (!entry.isDirectory()) continue;
     const path = join(dir, entry.name);
     if (entry.name.includes(key)) found.push(path);
-    else if (depth < 3 && !entry.name.startsWith("slipway-build-"))
+    else if (depth < 3 && !entry.name.startsWith("slipway_build_"))
       found.push(...(await findCgroups(key, path, depth + 1)));
   }
   return found;
@@ -89,7 +92,7 @@ export function stopBuildCgroup(agentId: string, workId: string, attempt: number
 
 /** At agent start-up: this agent runs no build yet, so anything left in its build cgroups is an orphan. */
 export function stopAgentBuildCgroups(agentId: string, graceMs: number): Promise<number> {
-  return stopCgroups(`slipway-build-${agentId}-`, graceMs);
+  return stopCgroups(agentPrefix(agentId), graceMs);
 }
 
 async function stopCgroups(key: string, graceMs: number): Promise<number> {
