@@ -2,12 +2,11 @@
 // When it starts again it stops what it left behind; the control plane re-queues the build once the
 // lease expires, and the build runs again as a new attempt.
 import { randomBytes, randomInt } from "node:crypto";
-import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isRunning } from "../test-support/host.js";
 import { apiClient, eventually, type ApiClient } from "../test-support/api.js";
 import { createTestDatabase, type TestDatabase } from "../test-support/database.js";
 import { startGitServer, type GitServer } from "../test-support/git-server.js";
@@ -21,12 +20,6 @@ import {
 import { BASE_IMAGE, REGISTRY_HOST } from "../test-support/registry.js";
 
 const TOKEN = randomBytes(32).toString("hex");
-const run = promisify(execFile);
-
-async function running(command: string): Promise<boolean> {
-  const { stdout } = await run("ps", ["-eo", "args"]);
-  return stdout.split("\n").some((line) => line.trim() === command);
-}
 
 interface Build {
   id: string;
@@ -97,7 +90,7 @@ describe("an agent killed mid-build", () => {
   it("stops the leftovers when it comes back, and the build runs again as attempt 2", async () => {
     const build = await api.ok<Build>("POST", `/api/services/${serviceId}/builds`);
     await eventually(
-      () => running(sleeper),
+      () => isRunning(sleeper),
       (alive) => alive,
       { timeoutMs: 120_000, what: "the RUN step" },
     );
@@ -105,7 +98,7 @@ describe("an agent killed mid-build", () => {
     agent.process.kill("SIGKILL");
     await new Promise((resolve) => agent.process.once("exit", resolve));
     // Nothing stopped it: the RUN step outlives the agent...
-    expect(await running(sleeper)).toBe(true);
+    expect(await isRunning(sleeper)).toBe(true);
 
     // ...until the agent starts again on the same host.
     agent = await startAgentProcess(agentEnv());
@@ -124,7 +117,7 @@ describe("an agent killed mid-build", () => {
 
     // The second attempt runs the step again; cancel it so the test ends.
     await eventually(
-      () => running(sleeper),
+      () => isRunning(sleeper),
       (alive) => alive,
       { timeoutMs: 60_000, what: "the second RUN step" },
     );
@@ -135,7 +128,7 @@ describe("an agent killed mid-build", () => {
       { timeoutMs: 60_000, what: "the cancelled build" },
     );
     await eventually(
-      () => running(sleeper),
+      () => isRunning(sleeper),
       (alive) => !alive,
       { timeoutMs: 30_000, what: "no RUN step left" },
     );

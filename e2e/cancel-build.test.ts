@@ -1,12 +1,11 @@
 // Cancelling a running build stops everything it started — including a RUN step, which podman runs
 // outside its own process group — and the build ends as cancelled, with its log kept.
 import { randomBytes, randomInt } from "node:crypto";
-import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isRunning } from "../test-support/host.js";
 import { apiClient, eventually, type ApiClient } from "../test-support/api.js";
 import { createTestDatabase, type TestDatabase } from "../test-support/database.js";
 import { startGitServer, type GitServer } from "../test-support/git-server.js";
@@ -20,13 +19,6 @@ import {
 import { BASE_IMAGE, REGISTRY_HOST } from "../test-support/registry.js";
 
 const TOKEN = randomBytes(32).toString("hex");
-const run = promisify(execFile);
-
-/** Whether a process whose command line is exactly `command` is alive. */
-async function running(command: string): Promise<boolean> {
-  const { stdout } = await run("ps", ["-eo", "args"]);
-  return stdout.split("\n").some((line) => line.trim() === command);
-}
 
 interface Build {
   id: string;
@@ -103,7 +95,7 @@ describe("cancelling a running build", () => {
         .join("");
     await eventually(logText, (text) => text.includes("step-started"), { timeoutMs: 120_000, what: "the RUN step" });
     await eventually(
-      () => running(sleeper),
+      () => isRunning(sleeper),
       (alive) => alive,
       { timeoutMs: 30_000, what: "the RUN step's process" },
     );
@@ -117,7 +109,7 @@ describe("cancelling a running build", () => {
     );
     expect(done).toMatchObject({ status: "cancelled", statusReason: "cancelled by a user" });
     expect(done.history.at(-1)).toMatchObject({ to: "cancelled", actor: expect.stringMatching(/^agent:/) });
-    expect(await running(sleeper)).toBe(false);
+    expect(await isRunning(sleeper)).toBe(false);
     expect(await logText()).toContain("==> Cancelled: cancelled by a user");
 
     // A finished build cannot be cancelled again; it can be retried as a new, linked build.
@@ -134,7 +126,7 @@ describe("cancelling a running build", () => {
       { timeoutMs: 60_000, what: "the cancelled retry" },
     );
     await eventually(
-      () => running(sleeper),
+      () => isRunning(sleeper),
       (alive) => !alive,
       { timeoutMs: 30_000, what: "no RUN step left" },
     );

@@ -5,10 +5,10 @@
 // and watch GitHub's deployment statuses follow — through a rate limit.
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../test-support/host.js";
 import { apiClient, eventually, type ApiClient } from "../test-support/api.js";
 import { removeContainersWithLabel } from "../test-support/containers.js";
 import { createTestDatabase, type TestDatabase } from "../test-support/database.js";
@@ -30,14 +30,6 @@ import { BASE_IMAGE, REGISTRY_HOST } from "../test-support/registry.js";
 import { pushPayload, signedDelivery, webhookExamples } from "../test-support/webhooks.js";
 
 const TOKEN = randomBytes(32).toString("hex");
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 const containerfile = [
   `FROM ${BASE_IMAGE}`,

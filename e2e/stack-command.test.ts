@@ -2,24 +2,16 @@
 // the all-in-one stack; /healthz answers and the local agent enrols. Ctrl-C (SIGINT) stops it all.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../test-support/host.js";
 import { apiClient, eventually } from "../test-support/api.js";
 import { createTestDatabase, type TestDatabase } from "../test-support/database.js";
 
 const STACK = fileURLToPath(new URL("../deploy/dev/stack.sh", import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe("deploy/dev/stack.sh", () => {
   let database: TestDatabase;

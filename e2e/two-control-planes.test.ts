@@ -2,12 +2,11 @@
 // built by an agent connected to the other, and a cancel issued on either reaches the agent at once
 // (Postgres NOTIFY), not at its next heartbeat.
 import { randomBytes, randomInt } from "node:crypto";
-import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isRunning } from "../test-support/host.js";
 import { apiClient, eventually, type ApiClient } from "../test-support/api.js";
 import { createTestDatabase, type TestDatabase } from "../test-support/database.js";
 import { startGitServer, type GitServer } from "../test-support/git-server.js";
@@ -23,12 +22,6 @@ import { pushPayload, signedDelivery } from "../test-support/webhooks.js";
 
 const TOKEN = randomBytes(32).toString("hex");
 const SECRET = randomBytes(24).toString("hex");
-const run = promisify(execFile);
-
-async function running(command: string): Promise<boolean> {
-  const { stdout } = await run("ps", ["-eo", "args"]);
-  return stdout.split("\n").some((line) => line.trim() === command);
-}
 
 describe("two control planes on one database", () => {
   let database: TestDatabase;
@@ -108,7 +101,7 @@ describe("two control planes on one database", () => {
     expect(response.status).toBe(202);
     const buildId = ((await response.json()) as { buildIds: string[] }).buildIds[0] as string;
     await eventually(
-      () => running(sleeper),
+      () => isRunning(sleeper),
       (alive) => alive,
       { timeoutMs: 120_000, what: "the RUN step" },
     );
@@ -122,7 +115,7 @@ describe("two control planes on one database", () => {
       { timeoutMs: 30_000, what: "the cancel to reach the agent" },
     );
     expect(done.history.at(-1)?.actor).toMatch(/^agent:/);
-    expect(await running(sleeper)).toBe(false);
+    expect(await isRunning(sleeper)).toBe(false);
     // It came over the session stream (the agent says "cancelling work"), not in a heartbeat reply.
     expect(agent.lines.some((line) => line.includes('"msg":"cancelling work"'))).toBe(true);
     expect(agent.lines.some((line) => line.includes("control plane says stop"))).toBe(false);

@@ -1,11 +1,12 @@
 // Reading and triggering builds on behalf of API callers.
+import type { Transaction } from "kysely";
 import type { Db } from "../db/database.js";
-import type { Build } from "../db/schema.js";
+import type { Build, Database } from "../db/schema.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
 import { audit } from "../audit/audit-log.js";
 import { notifyWorkAvailable } from "../agents/work-notifier.js";
 import { HttpError, notFound } from "../http/errors.js";
-import { getService, repositoryStatuses } from "../projects/project-repository.js";
+import { getService, repositoryStatuses, type RepositoryStatus } from "../projects/project-repository.js";
 import { insertBuild, requestCancel } from "./build-repository.js";
 import { isTerminalBuildStatus } from "./build-status.js";
 import { resolveBranchHead } from "./branch-head.js";
@@ -24,17 +25,30 @@ export async function triggerBuild(db: Db, actor: Actor, serviceId: string, comm
       trigger: "manual",
       actor: actor.label,
     });
-    if (repository?.installationId && repository.installationOrgId === actor.orgId) {
-      await queueGitHubDeployment(trx, {
-        buildId: build.id,
-        installationId: repository.installationId,
-        repository: repository.fullName,
-        environment: service.name,
-      });
-    }
+    await mirrorToGitHub(trx, actor, build.id, service.name, repository);
     await audit(trx, actor, "build.trigger", `build:${build.id}`, { serviceId, commitSha: sha });
     await notifyWorkAvailable(trx, "build");
     return build;
+  });
+}
+
+/**
+ * Queues the build's GitHub Deployment when the service's repository comes through an installation
+ * of the caller's own organisation (the only one allowed to act on that repository).
+ */
+async function mirrorToGitHub(
+  trx: Transaction<Database>,
+  actor: Actor,
+  buildId: string,
+  environment: string,
+  repository: RepositoryStatus | undefined,
+): Promise<void> {
+  if (!repository?.installationId || repository.installationOrgId !== actor.orgId) return;
+  await queueGitHubDeployment(trx, {
+    buildId,
+    installationId: repository.installationId,
+    repository: repository.fullName,
+    environment,
   });
 }
 
@@ -112,14 +126,7 @@ export async function retryBuild(db: Db, actor: Actor, buildId: string): Promise
       retryOf: previous.id,
       actor: actor.label,
     });
-    if (repository?.installationId && repository.installationOrgId === actor.orgId) {
-      await queueGitHubDeployment(trx, {
-        buildId: build.id,
-        installationId: repository.installationId,
-        repository: repository.fullName,
-        environment: service.name,
-      });
-    }
+    await mirrorToGitHub(trx, actor, build.id, service.name, repository);
     await audit(trx, actor, "build.retry", `build:${build.id}`, { retryOf: previous.id });
     await notifyWorkAvailable(trx, "build");
     return build;
