@@ -1,0 +1,494 @@
+// Benchmark: the agent channel. A real control plane runs as its own process on a fresh database;
+// this process plays the agents (real gRPC clients, one connection each). Three measurements, each
+// beside a baseline taken in the same run:
+//
+//   dispatch   build inserted (with its NOTIFY, as a webhook does) → an idle agent holds the claim,
+//              with 1, 10 and 100 connected agents; baseline: the bare NOTIFY round trip.
+//   drain      10,000 queued builds claimed and completed by 50 agents: claims/s, and exactly-once
+//              verified row by row; baseline: the same claim statement run directly on 50 connections.
+//   heartbeat  1,000 agents, each with a session stream and one lease, heartbeating every 10 s: the
+//              control plane's CPU and RSS; baseline: the same control plane with no agent connected.
+//
+//   bench/run.sh agent-channel [--dispatch-builds 200] [--drain-builds 10000] [--heartbeat-agents 1000]
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import pg from "pg";
+import { createDatabase, migrateToLatest } from "@slipway/control-plane";
+import {
+  AgentServiceClient,
+  METADATA,
+  Outcome,
+  PROTOCOL_VERSION,
+  WorkKind,
+  type ClaimResponse,
+  type Work,
+  type WorkRef,
+} from "@slipway/proto";
+
+const { values: args } = parseArgs({
+  options: {
+    "dispatch-builds": { type: "string", default: "200" },
+    "drain-builds": { type: "string", default: "10000" },
+    "drain-agents": { type: "string", default: "50" },
+    "heartbeat-agents": { type: "string", default: "1000" },
+    "heartbeat-seconds": { type: "string", default: "30" },
+  },
+});
+
+const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? "postgres://slipway:slipway@127.0.0.1:5432/postgres";
+const CONTROL_PLANE_MAIN = fileURLToPath(new URL("../../control-plane/dist/main.js", import.meta.url));
+const TOKEN = randomBytes(32).toString("hex");
+const ORG = "00000000-0000-4000-8000-000000000001";
+
+// ---- helpers --------------------------------------------------------------------------------
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+};
+const ms = (value: number) => `${value.toFixed(1)} ms`;
+const sha256 = (value: string) => createHash("sha256").update(value).digest();
+
+async function admin(query: string): Promise<void> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(query);
+  } finally {
+    await client.end();
+  }
+}
+
+function urlFor(database: string): string {
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** CPU seconds (user + system) and RSS bytes of a process, from /proc. */
+function processUsage(pid: number): { cpuSeconds: number; rssBytes: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const rssPages = Number(fields[21]);
+  return { cpuSeconds: ticks / 100, rssBytes: rssPages * 4096 };
+}
+
+interface ControlPlane {
+  child: ChildProcess;
+  grpcAddress: string;
+  stop(): Promise<void>;
+}
+
+async function startControlPlane(databaseUrl: string): Promise<ControlPlane> {
+  const child = spawn(process.execPath, [CONTROL_PLANE_MAIN], {
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+      SLIPWAY_BOOTSTRAP_TOKEN: TOKEN,
+      GITHUB_WEBHOOK_SECRET: randomBytes(16).toString("hex"),
+      HTTP_PORT: "0",
+      GRPC_PORT: "0",
+      LOG_LEVEL: "info", // production's default; its lines are read and dropped below
+      LEASE_SECONDS: "120",
+    },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const grpcPort = await new Promise<number>((resolve, reject) => {
+    // Its stdout is read to the end (so the pipe never fills); the ready line names the gRPC port.
+    const lines = createInterface({ input: child.stdout! });
+    lines.on("line", (line) => {
+      try {
+        const entry = JSON.parse(line) as { msg?: string; grpcPort?: number };
+        if (entry.msg === "control plane ready" && entry.grpcPort) resolve(entry.grpcPort);
+      } catch {
+        // not JSON
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`control plane exited with ${code}`)));
+  });
+  return {
+    child,
+    grpcAddress: `127.0.0.1:${grpcPort}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+// ---- simulated agents -------------------------------------------------------------------------
+
+type Unary<Req, Res> = (req: Req, md: Metadata, cb: (e: ServiceError | null, r: Res) => void) => unknown;
+
+class SimulatedAgent {
+  readonly client: AgentServiceClient;
+  private readonly md = new Metadata();
+
+  constructor(
+    address: string,
+    readonly id: string,
+    credential: string,
+  ) {
+    // One connection per agent, as separate hosts would have.
+    this.client = new AgentServiceClient(address, credentials.createInsecure(), {
+      "grpc.use_local_subchannel_pool": 1,
+    });
+    this.md.set(METADATA.agentId, id);
+    this.md.set(METADATA.protocol, String(PROTOCOL_VERSION));
+    this.md.set(METADATA.authorization, `Bearer ${credential}`);
+  }
+
+  private call<Req, Res>(method: Unary<Req, Res>, request: Req): Promise<Res> {
+    return new Promise((resolve, reject) =>
+      method.call(this.client, request, this.md, (error, response) => (error ? reject(error) : resolve(response))),
+    );
+  }
+
+  claim(): Promise<Work | undefined> {
+    return this.call(
+      this.client.claim as unknown as Unary<{ kinds: WorkKind[]; idempotencyKey: string }, ClaimResponse>,
+      { kinds: [WorkKind.WORK_KIND_BUILD], idempotencyKey: randomUUID() },
+    ).then((r) => r.work);
+  }
+
+  finish(ref: WorkRef): Promise<unknown> {
+    return this.call(this.client.complete as unknown as Unary<unknown, unknown>, {
+      work: ref,
+      outcome: Outcome.OUTCOME_FAILED,
+      error: "benchmark",
+    });
+  }
+
+  heartbeat(held: WorkRef[]): Promise<unknown> {
+    return this.call(this.client.heartbeat as unknown as Unary<unknown, unknown>, { held });
+  }
+
+  /** Opens the session stream; calls `onHint` for each work-available hint. */
+  session(onHint: () => void): () => void {
+    const stream = this.client.session({ protocolVersion: PROTOCOL_VERSION }, this.md);
+    stream.on("data", (message: { event?: { $case: string } }) => {
+      if (message.event?.$case === "workAvailable") onHint();
+    });
+    stream.on("error", () => {});
+    return () => stream.cancel();
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+/** Agents enrolled directly in the database (enrolment itself is not what is measured). */
+async function enrolAgents(db: pg.Pool, count: number, prefix: string): Promise<{ id: string; credential: string }[]> {
+  const agents = Array.from({ length: count }, (_, i) => ({
+    id: randomUUID(),
+    name: `${prefix}-${i}`,
+    credential: `sac_${randomBytes(24).toString("base64url")}`,
+  }));
+  await db.query(
+    `INSERT INTO agents (id, org_id, name, capabilities, credential_hash, enrolled_at)
+     SELECT id, $1, name, ARRAY['build'], hash, now()
+     FROM unnest($2::uuid[], $3::text[], $4::bytea[]) AS a(id, name, hash)`,
+    [ORG, agents.map((a) => a.id), agents.map((a) => a.name), agents.map((a) => sha256(a.credential))],
+  );
+  return agents;
+}
+
+async function queueBuilds(db: pg.Pool, serviceId: string, count: number): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `WITH b AS (
+       INSERT INTO builds (service_id, commit_sha, branch, trigger)
+       SELECT $1, md5(random()::text) || left(md5(random()::text), 8), 'main', 'manual' FROM generate_series(1, $2)
+       RETURNING id
+     ), h AS (
+       INSERT INTO build_status_history (build_id, to_status, actor) SELECT id, 'pending', 'bench' FROM b
+     )
+     SELECT id FROM b`,
+    [serviceId, count],
+  );
+  await db.query(`SELECT pg_notify('slipway_work', 'build')`);
+  return rows.map((r) => r.id);
+}
+
+// ---- the three measurements --------------------------------------------------------------------
+
+async function dispatch(address: string, db: pg.Pool, serviceId: string, agentCount: number, builds: number) {
+  const agents = (await enrolAgents(db, agentCount, `dispatch${agentCount}`)).map(
+    (a) => new SimulatedAgent(address, a.id, a.credential),
+  );
+  const queuedAt = new Map<string, number>();
+  const latencies: number[] = [];
+  let onClaimed: (() => void) | undefined;
+  const tryClaim = async (agent: SimulatedAgent) => {
+    const work = await agent.claim().catch(() => undefined);
+    if (!work?.ref) return;
+    const started = queuedAt.get(work.ref.id);
+    if (started !== undefined) latencies.push(performance.now() - started);
+    await agent.finish(work.ref);
+    onClaimed?.();
+  };
+  const closers = agents.map((agent) => agent.session(() => void tryClaim(agent)));
+  // Let every stream open (each sends its connect-time hints) before measuring.
+  await new Promise((resolve) => setTimeout(resolve, 500 + agentCount * 5));
+  for (let i = 0; i < builds; i++) {
+    const claimed = new Promise<void>((resolve) => (onClaimed = resolve));
+    const client = await db.connect();
+    try {
+      await client.query("BEGIN");
+      const { rows } = await client.query<{ id: string }>(
+        `INSERT INTO builds (service_id, commit_sha, branch, trigger)
+         VALUES ($1, md5(random()::text) || left(md5(random()::text), 8), 'main', 'manual') RETURNING id`,
+        [serviceId],
+      );
+      queuedAt.set(rows[0]!.id, performance.now());
+      await client.query(`SELECT pg_notify('slipway_work', 'build')`);
+      await client.query("COMMIT");
+    } finally {
+      client.release();
+    }
+    await claimed;
+  }
+  closers.forEach((close) => close());
+  agents.forEach((agent) => agent.close());
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), count: latencies.length };
+}
+
+/** The floor for dispatch: a NOTIFY committed → a LISTEN connection hears it. */
+async function notifyRoundTrip(databaseUrl: string, db: pg.Pool, count: number) {
+  const listener = new pg.Client({ connectionString: databaseUrl });
+  await listener.connect();
+  await listener.query("LISTEN bench_floor");
+  const latencies: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const heard = new Promise<void>((resolve) => listener.once("notification", () => resolve()));
+    const started = performance.now();
+    await db.query("SELECT pg_notify('bench_floor', 'x')");
+    await heard;
+    latencies.push(performance.now() - started);
+  }
+  await listener.end();
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+async function drain(address: string, db: pg.Pool, serviceId: string, agentCount: number, builds: number) {
+  const ids = await queueBuilds(db, serviceId, builds);
+  const agents = (await enrolAgents(db, agentCount, "drain")).map(
+    (a) => new SimulatedAgent(address, a.id, a.credential),
+  );
+  const claimedIds: string[] = [];
+  const started = performance.now();
+  await Promise.all(
+    agents.map(async (agent) => {
+      for (;;) {
+        const work = await agent.claim();
+        if (!work?.ref) return;
+        claimedIds.push(work.ref.id);
+        await agent.finish(work.ref);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  agents.forEach((agent) => agent.close());
+  const { rows } = await db.query<{ bad: string; claims: string }>(
+    `SELECT count(*) FILTER (WHERE status <> 'failed' OR attempt <> 1) AS bad,
+            (SELECT count(*) FROM build_status_history h WHERE h.build_id = ANY($1) AND h.to_status = 'claimed') AS claims
+     FROM builds WHERE id = ANY($1)`,
+    [ids],
+  );
+  const unique = new Set(claimedIds).size;
+  return {
+    claimsPerSecond: claimedIds.length / seconds,
+    exactlyOnce:
+      claimedIds.length === builds && unique === builds && rows[0]?.bad === "0" && rows[0]?.claims === String(builds),
+    detail: `${claimedIds.length} claims of ${builds} builds, ${unique} distinct; ${rows[0]?.claims} claimed transitions; ${rows[0]?.bad} builds not claimed exactly once`,
+  };
+}
+
+/** The floor for drain: the same claim-and-finish statements, straight to PostgreSQL on as many connections. */
+async function directDrain(databaseUrl: string, serviceId: string, connections: number, builds: number) {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: connections });
+  await queueBuilds(pool, serviceId, builds);
+  let claims = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      for (;;) {
+        const { rows } = await pool.query<{ id: string }>(
+          `WITH next AS (
+             SELECT id FROM builds WHERE status = 'pending' ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+           ), claimed AS (
+             UPDATE builds b SET status = 'claimed', attempt = b.attempt + 1, lease_token = gen_random_uuid(),
+               lease_expires_at = now() + interval '2 minutes'
+             FROM next WHERE b.id = next.id RETURNING b.id
+           ), history AS (
+             INSERT INTO build_status_history (build_id, from_status, to_status, actor)
+             SELECT id, 'pending', 'claimed', 'bench' FROM claimed
+           )
+           SELECT id FROM claimed`,
+        );
+        const id = rows[0]?.id;
+        if (!id) return;
+        claims++;
+        await pool.query(
+          `WITH f AS (UPDATE builds SET status = 'failed', finished_at = now() WHERE id = $1 RETURNING id)
+           INSERT INTO build_status_history (build_id, from_status, to_status, actor) SELECT id, 'claimed', 'failed', 'bench' FROM f`,
+          [id],
+        );
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await pool.end();
+  return { claimsPerSecond: claims / seconds };
+}
+
+async function heartbeats(
+  address: string,
+  db: pg.Pool,
+  serviceId: string,
+  cp: ChildProcess,
+  agentCount: number,
+  seconds: number,
+) {
+  const measure = async () => {
+    const before = processUsage(cp.pid!);
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    const after = processUsage(cp.pid!);
+    return { cpuPercent: ((after.cpuSeconds - before.cpuSeconds) / seconds) * 100, rssMb: after.rssBytes / 2 ** 20 };
+  };
+  const idle = await measure();
+
+  await queueBuilds(db, serviceId, agentCount);
+  const agents = (await enrolAgents(db, agentCount, "beat")).map(
+    (a) => new SimulatedAgent(address, a.id, a.credential),
+  );
+  const closers = agents.map((agent) => agent.session(() => {}));
+  const held = new Map<SimulatedAgent, WorkRef>();
+  for (const agent of agents) {
+    const work = await agent.claim();
+    if (work?.ref) held.set(agent, work.ref);
+  }
+  // Heartbeats every 10 s, spread evenly as independent agents' timers would be.
+  const timers = agents.map((agent, i) =>
+    setTimeout(
+      () => {
+        const beat = () => void agent.heartbeat(held.has(agent) ? [held.get(agent)!] : []).catch(() => {});
+        beat();
+        timers[i] = setInterval(beat, 10_000) as unknown as NodeJS.Timeout;
+      },
+      (i / agentCount) * 10_000,
+    ),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 10_000)); // every agent beat at least once
+  const loaded = await measure();
+  timers.forEach((t) => clearInterval(t));
+  closers.forEach((close) => close());
+  agents.forEach((agent) => agent.close());
+  return { idle, loaded, leases: held.size };
+}
+
+// ---- main ---------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const database = `slipway_bench_${randomBytes(6).toString("hex")}`;
+  await admin(`CREATE DATABASE ${database}`);
+  const databaseUrl = urlFor(database);
+  const migrator = createDatabase(databaseUrl, { max: 1 });
+  await migrateToLatest(migrator);
+  await migrator.destroy();
+  const db = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+  const cp = await startControlPlane(databaseUrl);
+  try {
+    const { rows } = await db.query<{ id: string }>(
+      `WITH p AS (INSERT INTO projects (org_id, name) VALUES ($1, 'bench') RETURNING id)
+       INSERT INTO services (project_id, name, git_url, branch, container_port)
+       SELECT id, 'bench', 'https://example.invalid/bench.git', 'main', 8080 FROM p RETURNING id`,
+      [ORG],
+    );
+    const serviceId = rows[0]!.id;
+    const lines: string[] = [];
+    const out = (line: string) => {
+      lines.push(line);
+      console.error(line);
+    };
+
+    const dispatchBuilds = Number(args["dispatch-builds"]);
+    const floor = await notifyRoundTrip(databaseUrl, db, dispatchBuilds);
+    out(`dispatch floor (NOTIFY round trip): p50 ${ms(floor.p50)}, p99 ${ms(floor.p99)}`);
+    const dispatchRows: string[] = [];
+    for (const agents of [1, 10, 100]) {
+      const result = await dispatch(cp.grpcAddress, db, serviceId, agents, dispatchBuilds);
+      out(`dispatch with ${agents} agents: p50 ${ms(result.p50)}, p99 ${ms(result.p99)} (${result.count} builds)`);
+      dispatchRows.push(
+        `| ${agents} | ${ms(result.p50)} | ${ms(result.p99)} | ${ms(floor.p50)} / ${ms(floor.p99)} | ${result.p50 < 20 && result.p99 < 100 ? "PASS" : "FAIL"} |`,
+      );
+    }
+
+    const drainBuilds = Number(args["drain-builds"]);
+    const drainAgents = Number(args["drain-agents"]);
+    const direct = await directDrain(databaseUrl, serviceId, drainAgents, drainBuilds);
+    out(`drain floor (direct SQL, ${drainAgents} connections): ${direct.claimsPerSecond.toFixed(0)} claims/s`);
+    const drained = await drain(cp.grpcAddress, db, serviceId, drainAgents, drainBuilds);
+    out(
+      `drain through gRPC (${drainAgents} agents): ${drained.claimsPerSecond.toFixed(0)} claims/s; ${drained.detail}`,
+    );
+
+    const beats = await heartbeats(
+      cp.grpcAddress,
+      db,
+      serviceId,
+      cp.child,
+      Number(args["heartbeat-agents"]),
+      Number(args["heartbeat-seconds"]),
+    );
+    out(
+      `heartbeat: idle ${beats.idle.cpuPercent.toFixed(1)}% CPU, ${beats.idle.rssMb.toFixed(0)} MB; with ${args["heartbeat-agents"]} agents (${beats.leases} leases) ${beats.loaded.cpuPercent.toFixed(1)}% CPU, ${beats.loaded.rssMb.toFixed(0)} MB`,
+    );
+
+    console.log(`Agent channel benchmark, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC\n`);
+    console.log("Dispatch latency (build inserted with its NOTIFY → an idle agent holds the claim):\n");
+    console.log(
+      "| connected agents | p50 | p99 | floor: NOTIFY round trip p50 / p99 | target p50 < 20 ms, p99 < 100 ms |",
+    );
+    console.log("| ---: | ---: | ---: | ---: | --- |");
+    for (const row of dispatchRows) console.log(row);
+    console.log(`\nDrain: ${drainBuilds} queued builds, ${drainAgents} agents:\n`);
+    console.log("| path | claims/s | exactly once |");
+    console.log("| --- | ---: | --- |");
+    console.log(`| floor: the claim statement straight to PostgreSQL | ${direct.claimsPerSecond.toFixed(0)} | n/a |`);
+    console.log(
+      `| through gRPC (Claim + Complete) | ${drained.claimsPerSecond.toFixed(0)} (${(drained.claimsPerSecond / direct.claimsPerSecond).toFixed(2)} × the floor) | ${drained.exactlyOnce ? "PASS" : "FAIL"}: ${drained.detail} |`,
+    );
+    console.log(
+      `\nHeartbeats: ${args["heartbeat-agents"]} agents, each with a session stream and one lease, a heartbeat every 10 s:\n`,
+    );
+    console.log("| control plane | CPU (% of one core) | RSS | target < 25 %, < 300 MB |");
+    console.log("| --- | ---: | ---: | --- |");
+    console.log(
+      `| idle, no agent (baseline) | ${beats.idle.cpuPercent.toFixed(1)} % | ${beats.idle.rssMb.toFixed(0)} MB | |`,
+    );
+    console.log(
+      `| ${args["heartbeat-agents"]} agents | ${beats.loaded.cpuPercent.toFixed(1)} % | ${beats.loaded.rssMb.toFixed(0)} MB | ${beats.loaded.cpuPercent < 25 && beats.loaded.rssMb < 300 ? "PASS" : "FAIL"} |`,
+    );
+  } finally {
+    await cp.stop();
+    await db.end();
+    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
