@@ -9,6 +9,7 @@ import { buildApp } from "./http/app.js";
 import { LogFollowers } from "./builds/log-stream-routes.js";
 import { Metrics } from "./metrics/metrics.js";
 import { extendLiveLeases } from "./leases/leases.js";
+import { AgentAuthenticator } from "./agents/agent-authenticator.js";
 import { createAgentService } from "./agents/grpc-service.js";
 import { SessionHub } from "./agents/session-hub.js";
 import { WorkListener } from "./agents/work-notifier.js";
@@ -47,10 +48,23 @@ export async function startControlPlane(
   const logFollowers = new LogFollowers();
   const hub = new SessionHub();
   const metrics = new Metrics(db, () => hub.connectedAgents);
-  const app = await buildApp({ config, db, redis, github, logFollowers, metrics });
+  const authenticator = new AgentAuthenticator(db);
+  const app = await buildApp({
+    config,
+    db,
+    redis,
+    github,
+    logFollowers,
+    metrics,
+    onAgentChanged: (agentId) => authenticator.forget(agentId),
+  });
   const listener = new WorkListener(config.DATABASE_URL);
   listener.on("log", (buildId) => logFollowers.notify(buildId));
-  listener.on("reconnected", () => logFollowers.notifyAll());
+  listener.on("agent", (agentId) => authenticator.forget(agentId));
+  listener.on("reconnected", () => {
+    logFollowers.notifyAll();
+    authenticator.forgetAll();
+  });
   listener.on("work", (kind) => hub.hintWork(kind));
   listener.on("cancel", (notice) => {
     if (notice.agentId) hub.cancel(notice.agentId, notice.kind, notice.id, "cancelled by a user");
@@ -63,6 +77,7 @@ export async function startControlPlane(
     AgentServiceService,
     createAgentService({
       db,
+      authenticator,
       metrics,
       github: github.api,
       hub,

@@ -3,7 +3,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
-import type { Agent } from "../db/schema.js";
+import type { Transaction } from "kysely";
+import type { Agent, Database } from "../db/schema.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
 import { audit } from "../audit/audit-log.js";
 import { conflict, isUniqueViolation } from "../http/errors.js";
@@ -98,32 +99,6 @@ export interface AuthenticatedAgent {
   drained: boolean;
 }
 
-/** The agent whose credential this is, or undefined (unknown, wrong or revoked). */
-export async function authenticateAgent(
-  db: Db,
-  agentId: string,
-  credential: string,
-): Promise<AuthenticatedAgent | undefined> {
-  if (!new RegExp(UUID_PATTERN).test(agentId)) return undefined;
-  const agent = await db
-    .updateTable("agents")
-    .set({ last_seen_at: sql<Date>`now()` })
-    .where("id", "=", agentId)
-    .where("credential_hash", "=", sha256(credential))
-    .where("revoked_at", "is", null)
-    .returning(["id", "org_id", "capabilities", "slots", "drained_at"])
-    .executeTakeFirst();
-  return agent
-    ? {
-        id: agent.id,
-        orgId: agent.org_id,
-        capabilities: agent.capabilities,
-        slots: agent.slots,
-        drained: agent.drained_at !== null,
-      }
-    : undefined;
-}
-
 export async function listAgents(db: Db, orgId: string): Promise<Agent[]> {
   return db.selectFrom("agents").selectAll().where("org_id", "=", orgId).orderBy("created_at").execute();
 }
@@ -138,7 +113,10 @@ export async function setDrained(db: Db, actor: Actor, agentId: string, drained:
       .where("org_id", "=", actor.orgId)
       .returningAll()
       .executeTakeFirst();
-    if (agent) await audit(trx, actor, drained ? "agent.drain" : "agent.undrain", `agent:${agentId}`);
+    if (agent) {
+      await audit(trx, actor, drained ? "agent.drain" : "agent.undrain", `agent:${agentId}`);
+      await notifyAgentChanged(trx, agentId);
+    }
     return agent;
   });
 }
@@ -153,7 +131,15 @@ export async function revokeAgent(db: Db, actor: Actor, agentId: string): Promis
       .where("org_id", "=", actor.orgId)
       .returningAll()
       .executeTakeFirst();
-    if (agent) await audit(trx, actor, "agent.revoke", `agent:${agentId}`);
+    if (agent) {
+      await audit(trx, actor, "agent.revoke", `agent:${agentId}`);
+      await notifyAgentChanged(trx, agentId);
+    }
     return agent;
   });
+}
+
+/** Every control plane forgets what it remembered of the agent (agent-authenticator.ts). */
+async function notifyAgentChanged(trx: Transaction<Database>, agentId: string): Promise<void> {
+  await sql`SELECT pg_notify('slipway_agent', ${agentId})`.execute(trx);
 }

@@ -42,7 +42,8 @@ import {
   renewDeployLeases,
   type DeployItemOutcome,
 } from "../deployments/deployment-repository.js";
-import { authenticateAgent, enrolAgent, EnrolmentError, type AuthenticatedAgent } from "./enrolment.js";
+import { enrolAgent, EnrolmentError, type AuthenticatedAgent } from "./enrolment.js";
+import type { AgentAuthenticator } from "./agent-authenticator.js";
 import { RpcError, invalidArgument, unauthenticated } from "./grpc-errors.js";
 import { UUID_PATTERN, sanitizeText } from "../http/patterns.js";
 import type { SessionHub } from "./session-hub.js";
@@ -54,6 +55,7 @@ import type { Metrics } from "../metrics/metrics.js";
 
 export interface AgentServiceDeps {
   db: Db;
+  authenticator: AgentAuthenticator;
   metrics: Metrics;
   github: GitHubApi;
   hub: SessionHub;
@@ -99,7 +101,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
     const authorization = metadataValue(metadata, METADATA.authorization);
     const credential = authorization?.startsWith("Bearer ") ? authorization.slice("Bearer ".length) : undefined;
     if (!agentId || !credential) throw unauthenticated("agent id and credential are required");
-    const agent = await authenticateAgent(db, agentId, credential);
+    const agent = await deps.authenticator.authenticate(agentId, credential);
     if (!agent) throw unauthenticated("unknown agent, wrong credential, or agent revoked");
     return agent;
   }

@@ -34,7 +34,10 @@ const agentView = (a: Agent): Static<typeof AgentView> => ({
   drainedAt: a.drained_at ? a.drained_at.toISOString() : null,
 });
 
-export const agentRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
+export const agentRoutes: FastifyPluginAsyncTypebox<{ db: Db; onAgentChanged: (agentId: string) => void }> = async (
+  app,
+  { db, onAgentChanged },
+) => {
   app.post(
     "/agents",
     {
@@ -88,6 +91,8 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { 
       async (request) => {
         const agent = await act({ actor: request.actor, id: request.params.agentId });
         if (!agent) throw notFound(`agent ${request.params.agentId}`);
+        // This control plane forgets it at once; the others hear the NOTIFY.
+        onAgentChanged(agent.id);
         return agentView(agent);
       },
     );

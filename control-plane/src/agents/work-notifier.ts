@@ -10,6 +10,7 @@ import type { Database } from "../db/schema.js";
 const CHANNEL = "slipway_work";
 const CANCEL_CHANNEL = "slipway_cancel";
 const LOG_CHANNEL = "slipway_log";
+const AGENT_CHANNEL = "slipway_agent";
 
 export interface CancelNotice {
   kind: WorkKindName;
@@ -30,6 +31,8 @@ export class WorkListener extends EventEmitter<{
   cancel: [CancelNotice];
   /** A build whose log grew (payload: its id). */
   log: [string];
+  /** An agent was revoked, drained or undrained (payload: its id). */
+  agent: [string];
   /** The connection was lost and is back: notifications may have been missed meanwhile. */
   reconnected: [];
   error: [Error];
@@ -47,6 +50,8 @@ export class WorkListener extends EventEmitter<{
     client.on("notification", (message) => {
       if (message.channel === CHANNEL && (message.payload === "build" || message.payload === "deploy")) {
         this.emit("work", message.payload);
+      } else if (message.channel === AGENT_CHANNEL && message.payload) {
+        this.emit("agent", message.payload);
       } else if (message.channel === LOG_CHANNEL && message.payload) {
         this.emit("log", message.payload);
       } else if (message.channel === CANCEL_CHANNEL && message.payload) {
@@ -66,6 +71,7 @@ export class WorkListener extends EventEmitter<{
     await client.query(`LISTEN ${CHANNEL}`);
     await client.query(`LISTEN ${CANCEL_CHANNEL}`);
     await client.query(`LISTEN ${LOG_CHANNEL}`);
+    await client.query(`LISTEN ${AGENT_CHANNEL}`);
     this.client = client;
   }
 

@@ -41,6 +41,8 @@ export interface AppDeps {
   logFollowers?: LogFollowers;
   metrics: Metrics;
   github: { store: GitHubAppStore; api: GitHubApi };
+  /** Called when an agent is revoked, drained or undrained through this control plane. */
+  onAgentChanged?: (agentId: string) => void;
 }
 
 export async function buildApp({
@@ -50,6 +52,7 @@ export async function buildApp({
   github,
   logFollowers,
   metrics,
+  onAgentChanged,
 }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     // Live log streams stay open; closing the server must not wait for their clients.
@@ -91,7 +94,7 @@ export async function buildApp({
       await api.register(buildRoutes, { db, metrics });
       await api.register(logStreamRoutes, { db, followers: logFollowers ?? new LogFollowers() });
       await api.register(deploymentRoutes, { db });
-      await api.register(agentRoutes, { db });
+      await api.register(agentRoutes, { db, onAgentChanged: onAgentChanged ?? (() => {}) });
       await api.register(deliveryRoutes, { db });
       await api.register(githubSetupRoutes, {
         db,
