@@ -8,7 +8,7 @@ import type { Agent, Database } from "../db/schema.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
 import { audit } from "../audit/audit-log.js";
 import { conflict, isUniqueViolation } from "../http/errors.js";
-import { UUID_PATTERN, sanitizeText } from "../http/patterns.js";
+import { sanitizeText } from "../http/patterns.js";
 
 export const JOIN_TOKEN_TTL_SECONDS = 24 * 60 * 60;
 
