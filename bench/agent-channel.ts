@@ -173,7 +173,7 @@ class SimulatedAgent {
 
   /** Opens the session stream; calls `onHint` for each work-available hint. */
   session(onHint: () => void): () => void {
-    const stream = this.client.session({ protocolVersion: PROTOCOL_VERSION }, this.md);
+    const stream = this.client.session({ protocolVersion: PROTOCOL_VERSION, slots: 1 }, this.md);
     stream.on("data", (message: { event?: { $case: string } }) => {
       if (message.event?.$case === "workAvailable") onHint();
     });

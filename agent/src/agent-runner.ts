@@ -101,7 +101,7 @@ export class AgentRunner {
     while (!signal.aborted) {
       const opened = Date.now();
       await new Promise<void>((resolve) => {
-        const stream = this.channel.session();
+        const stream = this.channel.session(this.config.SLIPWAY_SLOTS);
         const onAbort = () => stream.cancel();
         signal.addEventListener("abort", onAbort, { once: true });
         stream.on("data", (message) => {

@@ -12,7 +12,7 @@ import { extendLiveLeases } from "./leases/leases.js";
 import { AgentAuthenticator } from "./agents/agent-authenticator.js";
 import { createAgentService } from "./agents/grpc-service.js";
 import { SessionHub } from "./agents/session-hub.js";
-import { WorkListener } from "./agents/work-notifier.js";
+import { WorkListener, pendingWork } from "./agents/work-notifier.js";
 import { startReaper } from "./scheduler/reaper.js";
 import { GitHubAppStore } from "./github/app-credentials.js";
 import { GitHubApi } from "./github/github-api.js";
@@ -65,7 +65,13 @@ export async function startControlPlane(
     logFollowers.notifyAll();
     authenticator.forgetAll();
   });
-  listener.on("work", (kind) => hub.hintWork(kind));
+  // Wake as many idle agents as there is work waiting (one more, in case one is just filling up).
+  listener.on("work", (kind) => {
+    pendingWork(db, kind).then(
+      (pending) => hub.hintWork(kind, pending + 1),
+      () => hub.hintWork(kind, Number.POSITIVE_INFINITY),
+    );
+  });
   listener.on("cancel", (notice) => {
     if (notice.agentId) hub.cancel(notice.agentId, notice.kind, notice.id, "cancelled by a user");
   });

@@ -131,8 +131,9 @@ export class AgentChannel {
     return this.call(this.client.complete as Unary<CompleteRequest, unknown>, request);
   }
 
-  session(): ClientReadableStream<SessionResponse> {
-    return this.client.session({ protocolVersion: PROTOCOL_VERSION }, this.metadata());
+  /** Opens the stream of hints; `slots` tells the control plane how much work this agent takes at once. */
+  session(slots: number): ClientReadableStream<SessionResponse> {
+    return this.client.session({ protocolVersion: PROTOCOL_VERSION, slots }, this.metadata());
   }
 
   close(): void {

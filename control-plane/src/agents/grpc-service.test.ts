@@ -161,7 +161,7 @@ describe("agent channel (server side)", () => {
   });
 
   it("wakes a connected agent's session stream when work is queued", async () => {
-    const stream = client.session({ protocolVersion: PROTOCOL_VERSION }, metadata());
+    const stream = client.session({ protocolVersion: PROTOCOL_VERSION, slots: 1 }, metadata());
     const kinds: WorkKind[] = [];
     let connected!: () => void;
     let woken!: () => void;

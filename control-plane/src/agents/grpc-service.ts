@@ -249,7 +249,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
     session: (call) => {
       authenticate(call.metadata).then(
         (agent) => {
-          hub.attach(agent.id, agent.capabilities, call);
+          hub.attach(agent.id, agent.capabilities, call.request.slots, call);
           // Tell the agent to look once now, in case work arrived while it was away.
           for (const kind of ["build", "deploy"] as const) {
             if (agent.capabilities.includes(kind)) {
@@ -270,11 +270,13 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
       const stopTimer = deps.metrics.claimSeconds.startTimer();
       const reply = await claimWork(request, agent);
       stopTimer({ result: reply.work ? "work" : "none" });
+      if (reply.work) hub.claimed(agent.id);
       return reply;
     }),
 
     heartbeat: unary("Heartbeat", async (request, agent) => {
       const refs = request.held.map(checkRef);
+      hub.holding(agent.id, refs.length);
       const builds = refs.filter((r) => r.kind === WorkKind.WORK_KIND_BUILD);
       const items = refs.filter((r) => r.kind === WorkKind.WORK_KIND_DEPLOY);
       const renewed = new Map([
@@ -367,6 +369,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
             finishDeployItem(trx, { id: ref.id, leaseToken: ref.leaseToken, agentId: agent.id, outcome }),
           );
       }
+      hub.finished(agent.id);
       return {};
     }),
 

@@ -1,5 +1,10 @@
 // The open Session streams of the agents connected to this control plane. It forwards work hints
-// from the WorkListener (which hears every control plane's inserts) to the agents that can take them.
+// from the WorkListener (which hears every control plane's inserts) to agents that can take them.
+//
+// Hints go to as many idle agents as there is work waiting (round-robin), not to every agent: with
+// a hundred idle agents, a new build must not start a hundred claims of which one can win. An agent
+// talks to one control plane, so this hub sees its claims and completions and knows how busy it is;
+// every heartbeat (which lists what the agent holds) corrects that count.
 import type { ServerWritableStream } from "@grpc/grpc-js";
 import type { SessionRequest, SessionResponse } from "@slipway/proto";
 import { WorkKind } from "@slipway/proto";
@@ -10,46 +15,72 @@ type SessionCall = ServerWritableStream<SessionRequest, SessionResponse>;
 interface Session {
   agentId: string;
   capabilities: string[];
+  slots: number;
   call: SessionCall;
 }
 
+const workKind = (kind: WorkKindName) => (kind === "build" ? WorkKind.WORK_KIND_BUILD : WorkKind.WORK_KIND_DEPLOY);
+
 export class SessionHub {
-  private readonly sessions = new Set<Session>();
+  private readonly sessions: Session[] = [];
+  /** Work items each agent holds, as this control plane last heard. */
+  private readonly held = new Map<string, number>();
+  private cursor = 0;
 
   /** Keeps the stream open until the agent goes away or the hub closes. */
-  attach(agentId: string, capabilities: string[], call: SessionCall): void {
-    const session = { agentId, capabilities, call };
-    this.sessions.add(session);
-    const detach = () => this.sessions.delete(session);
+  attach(agentId: string, capabilities: string[], slots: number, call: SessionCall): void {
+    const session = { agentId, capabilities, slots: Math.max(1, slots), call };
+    this.sessions.push(session);
+    const detach = () => {
+      const index = this.sessions.indexOf(session);
+      if (index !== -1) this.sessions.splice(index, 1);
+    };
     call.on("cancelled", detach);
     call.on("close", detach);
     call.on("error", detach);
   }
 
   get connectedAgents(): number {
-    return new Set([...this.sessions].map((s) => s.agentId)).size;
+    return new Set(this.sessions.map((s) => s.agentId)).size;
   }
 
-  hintWork(kind: WorkKindName): void {
-    const workKind = kind === "build" ? WorkKind.WORK_KIND_BUILD : WorkKind.WORK_KIND_DEPLOY;
-    for (const session of this.sessions) {
+  claimed(agentId: string): void {
+    this.held.set(agentId, (this.held.get(agentId) ?? 0) + 1);
+  }
+
+  finished(agentId: string): void {
+    this.held.set(agentId, Math.max(0, (this.held.get(agentId) ?? 0) - 1));
+  }
+
+  /** What the agent says it holds (from its heartbeat): the authoritative count. */
+  holding(agentId: string, count: number): void {
+    this.held.set(agentId, count);
+  }
+
+  /** Hints up to `wanted` idle agents able to take `kind`, taking turns between them. */
+  hintWork(kind: WorkKindName, wanted: number): void {
+    let hinted = 0;
+    const count = this.sessions.length;
+    for (let step = 0; step < count && hinted < wanted; step++) {
+      const session = this.sessions[(this.cursor + step) % count] as Session;
       if (!session.capabilities.includes(kind)) continue;
-      session.call.write({ event: { $case: "workAvailable", value: { kind: workKind } } });
+      if ((this.held.get(session.agentId) ?? 0) >= session.slots) continue;
+      session.call.write({ event: { $case: "workAvailable", value: { kind: workKind(kind) } } });
+      hinted++;
+      if (hinted === wanted) this.cursor = (this.cursor + step + 1) % count;
     }
   }
 
   /** Tells the agent holding a work item to stop it (heartbeat replies repeat this until it does). */
   cancel(agentId: string, kind: WorkKindName, id: string, reason: string): void {
-    const workKind = kind === "build" ? WorkKind.WORK_KIND_BUILD : WorkKind.WORK_KIND_DEPLOY;
     for (const session of this.sessions) {
       if (session.agentId !== agentId) continue;
-      session.call.write({ event: { $case: "cancel", value: { kind: workKind, id, reason } } });
+      session.call.write({ event: { $case: "cancel", value: { kind: workKind(kind), id, reason } } });
     }
   }
 
   /** Ends every stream so agents reconnect (to this process after a restart, or to another). */
   closeAll(): void {
-    for (const session of this.sessions) session.call.end();
-    this.sessions.clear();
+    for (const session of this.sessions.splice(0)) session.call.end();
   }
 }

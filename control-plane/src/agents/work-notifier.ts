@@ -20,6 +20,14 @@ export interface CancelNotice {
 
 export type WorkKindName = "build" | "deploy";
 
+/** How much work of a kind waits for an agent (counted up to 1,000: enough to choose whom to wake). */
+export async function pendingWork(db: Db, kind: WorkKindName): Promise<number> {
+  const table = kind === "build" ? sql`builds` : sql`deploy_work_items`;
+  const { rows } = await sql<{ n: string }>`
+    SELECT count(*) AS n FROM (SELECT 1 FROM ${table} WHERE status = 'pending' LIMIT 1000) waiting`.execute(db);
+  return Number(rows[0]?.n ?? 0);
+}
+
 /** Queues a NOTIFY that Postgres delivers when (and only if) the transaction commits. */
 export async function notifyWorkAvailable(trx: Transaction<Database> | Db, kind: WorkKindName): Promise<void> {
   await sql`SELECT pg_notify(${CHANNEL}, ${kind})`.execute(trx);
