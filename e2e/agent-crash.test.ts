@@ -1,6 +1,6 @@
 // An agent killed mid-build (SIGKILL: no chance to clean up) leaves a RUN step running on its host.
-// When it starts again it stops what it left behind; the control plane re-queues the build once the
-// lease expires, and the build runs again as a new attempt.
+// When it starts again it stops what it left behind and gives back the build it held (Release), so
+// the build runs again as a new attempt at once, not when its lease expires.
 import { randomBytes, randomInt } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -25,7 +25,7 @@ interface Build {
   id: string;
   status: string;
   attempt: number;
-  history: { to: string; actor: string }[];
+  history: { to: string; actor: string; reason: string | null }[];
 }
 
 describe("an agent killed mid-build", () => {
@@ -58,8 +58,9 @@ describe("an agent killed mid-build", () => {
       REDIS_URL: "redis://127.0.0.1:6379",
       SLIPWAY_BOOTSTRAP_TOKEN: TOKEN,
       REGISTRY_HOST,
-      LEASE_SECONDS: "5",
-      REAPER_INTERVAL_SECONDS: "1",
+      // A long lease: the build must come back because the restarted agent gives it back, not
+      // because its lease ran out.
+      LEASE_SECONDS: "600",
     });
     api = apiClient(controlPlane.httpUrl, TOKEN);
     const { joinToken } = await api.ok<{ joinToken: string }>("POST", "/api/agents", {
@@ -102,14 +103,16 @@ describe("an agent killed mid-build", () => {
 
     // ...until the agent starts again on the same host.
     agent = await startAgentProcess(agentEnv());
-    // The lease expires, the reaper re-queues the build, and the agent claims it again.
+    // It gives the build back at once (Release), and claims it again.
     const again = await eventually(
       () => api.ok<Build>("GET", `/api/builds/${build.id}`),
       (b) => b.attempt === 2,
       { timeoutMs: 60_000, what: "the second attempt" },
     );
-    expect(again.history.map((h) => h.to)).toContain("pending");
-    expect(again.history.find((h) => h.actor === "system:reaper")).toBeDefined();
+    expect(again.history).toContainEqual(
+      expect.objectContaining({ to: "pending", actor: expect.stringMatching(/^agent:/) }),
+    );
+    expect(again.history.find((h) => h.actor === "system:reaper")).toBeUndefined();
     expect(
       agent.lines.some((line) => line.includes("stopped work a previous run left behind")),
       agent.lines.join("\n"),

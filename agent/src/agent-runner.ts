@@ -11,6 +11,7 @@ import { executeBuild } from "./build/build-executor.js";
 import { executeDeploy } from "./deploy/deploy-executor.js";
 import { LogShipper } from "./logs/log-shipper.js";
 import { ProcessRegistry } from "./runtime/process-registry.js";
+import { HeldWorkStore } from "./channel/held-work-store.js";
 import { stopAgentBuildCgroups } from "./runtime/build-cgroup.js";
 import { WorkFailure, type WorkContext, type WorkResult } from "./work.js";
 import type { AgentConfig } from "./config.js";
@@ -57,9 +58,11 @@ export class AgentRunner {
   ) {
     this.channel = new AgentChannel(identity);
     this.processes = new ProcessRegistry(config.SLIPWAY_STATE_DIR);
+    this.heldWork = new HeldWorkStore(config.SLIPWAY_STATE_DIR);
   }
 
   private readonly processes: ProcessRegistry;
+  private readonly heldWork: HeldWorkStore;
 
   /** Runs until stop() is called. */
   async run(): Promise<void> {
@@ -86,6 +89,14 @@ export class AgentRunner {
     const steps = await stopAgentBuildCgroups(this.identity.agentId, this.config.KILL_GRACE_SECONDS * 1000);
     await rm(join(this.config.SLIPWAY_STATE_DIR, "work"), { recursive: true, force: true });
     if (groups + steps > 0) this.log.warn("stopped work a previous run left behind", { groups, steps });
+    // And what it held goes back to the control plane now, not when its lease expires.
+    for (const ref of await this.heldWork.previous()) {
+      await this.channel.release({ work: ref, reason: "the agent restarted before finishing it" }).then(
+        () => this.log.warn("released work a previous run held", { id: ref.id, attempt: ref.attempt }),
+        () => {}, // already re-queued, finished or cancelled: nothing to give back
+      );
+    }
+    await this.heldWork.clear();
   }
 
   /** Stops claiming, stops running work (SIGTERM, then SIGKILL), and waits for it to wind down. */
@@ -177,8 +188,10 @@ export class AgentRunner {
     const entry: RunningWork = { ref, controller, done: Promise.resolve(), leaseMs };
     const key = claimKey(ref);
     this.running.set(key, entry);
+    void this.heldWork.add(ref);
     entry.done = this.execute(work, ref, controller).finally(() => {
       if (this.running.get(key) === entry) this.running.delete(key);
+      void this.heldWork.remove(ref);
       this.poke();
     });
   }
@@ -249,7 +262,9 @@ export class AgentRunner {
       return;
     }
     if (this.stopController.signal.aborted) {
-      // The agent is stopping: leave the lease to expire so the control plane re-queues the build.
+      // The agent is stopping: give the work back, so it is re-queued now rather than when its
+      // lease expires (if this fails, the lease expiring does the same, later).
+      await this.channel.release({ work: ref, reason: "the agent stopped before finishing it" }).catch(() => {});
       log.close();
       return;
     }

@@ -11,6 +11,7 @@ import {
   type ClaimResponse,
   type CompleteRequest,
   type GetGitCredentialsRequest,
+  type ReleaseRequest,
   type GetGitCredentialsResponse,
   type HeartbeatRequest,
   type HeartbeatResponse,
@@ -125,6 +126,10 @@ export class AgentChannel {
       this.client.getGitCredentials as Unary<GetGitCredentialsRequest, GetGitCredentialsResponse>,
       request,
     );
+  }
+
+  release(request: ReleaseRequest): Promise<unknown> {
+    return this.call(this.client.release as Unary<ReleaseRequest, unknown>, request);
   }
 
   complete(request: CompleteRequest): Promise<unknown> {

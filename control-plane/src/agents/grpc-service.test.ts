@@ -388,4 +388,25 @@ describe("agent channel (server side)", () => {
     expect(text).toMatch(/^slipway_dispatch_latency_seconds_count [1-9]\d*$/m);
     expect(text).toMatch(/^slipway_log_bytes_total [1-9]\d*$/m);
   });
+
+  it("takes work given back by a restarted agent straight back to the queue, for its holder only", async () => {
+    const { joinToken } = await createAgent(database.db, actor, { name: "releaser", capabilities: ["build"] });
+    identity = await register(joinToken);
+    const build = await queueBuild();
+    const { work } = await claim([WorkKind.WORK_KIND_BUILD]);
+    const ref = work?.ref as WorkRef;
+    expect(ref.id).toBe(build.id);
+    const release = (w: WorkRef) =>
+      rpc(client.release as unknown as Call<unknown, unknown>, { work: w, reason: "the agent restarted" });
+    expect(await codeOf(release({ ...ref, leaseToken: "00000000-0000-4000-8000-000000000bad" }))).toBe(
+      "FAILED_PRECONDITION",
+    );
+    await release(ref);
+    const row = await database.db.selectFrom("builds").selectAll().where("id", "=", build.id).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ status: "pending", attempt: 1, lease_token: null, claimed_by: null });
+    // Given back twice: the second finds nothing to give.
+    expect(await codeOf(release(ref))).toBe("FAILED_PRECONDITION");
+    const again = await claim([WorkKind.WORK_KIND_BUILD]);
+    expect(again.work?.ref).toMatchObject({ id: build.id, attempt: 2 });
+  });
 });

@@ -24,6 +24,7 @@ import {
   advanceBuild,
   cancelRequested,
   claimNextBuild,
+  releaseBuild,
   findClaimedBuild,
   finishBuild,
   renewBuildLeases,
@@ -367,6 +368,24 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
           .transaction()
           .execute((trx) =>
             finishDeployItem(trx, { id: ref.id, leaseToken: ref.leaseToken, agentId: agent.id, outcome }),
+          );
+      }
+      hub.finished(agent.id);
+      return {};
+    }),
+
+    release: unary("Release", async (request, agent) => {
+      const ref = checkRef(request.work);
+      const reason = sanitizeText(request.reason, 500) || "released by the agent";
+      if (ref.kind === WorkKind.WORK_KIND_BUILD) {
+        await releaseBuild(db, { ...ref, agentId: agent.id, reason });
+        await notifyWorkAvailable(db, "build");
+      } else {
+        // A replica may or may not be running: like an expired lease, it is left for reconciliation.
+        await db
+          .transaction()
+          .execute((trx) =>
+            finishDeployItem(trx, { ...ref, agentId: agent.id, outcome: { status: "failed", reason } }),
           );
       }
       hub.finished(agent.id);

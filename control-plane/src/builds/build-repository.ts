@@ -282,3 +282,39 @@ export async function cancelRequested(db: Executor, ids: string[]): Promise<Set<
     .execute();
   return new Set(rows.map((r) => r.id));
 }
+
+/**
+ * The agent gives a build back unfinished (it restarted): back to pending at once, or failed if it
+ * used its last attempt, or cancelled if a cancel was asked for. Same outcomes as the reaper's,
+ * without waiting for the lease to expire.
+ */
+export async function releaseBuild(
+  db: Executor,
+  lease: { id: string; leaseToken: string; agentId: string; reason: string },
+): Promise<void> {
+  const result = await sql`
+    WITH old AS (
+      SELECT id, status FROM builds
+      WHERE id = ${lease.id} AND lease_token = ${lease.leaseToken} AND claimed_by = ${lease.agentId}
+        AND status = ANY(${[...LEASED_BUILD_STATUSES]}::build_status[])
+      FOR UPDATE
+    ), released AS (
+      UPDATE builds b
+      SET status = CASE
+            WHEN b.cancel_requested_at IS NOT NULL THEN 'cancelled'
+            WHEN b.attempt >= b.max_attempts THEN 'failed'
+            ELSE 'pending' END::build_status,
+          status_reason = CASE
+            WHEN b.cancel_requested_at IS NOT NULL THEN 'cancelled by a user'
+            WHEN b.attempt >= b.max_attempts THEN ${lease.reason} || ' on attempt ' || b.attempt || ' of ' || b.max_attempts
+            ELSE NULL END,
+          finished_at = CASE WHEN b.cancel_requested_at IS NOT NULL OR b.attempt >= b.max_attempts THEN now() ELSE NULL END,
+          claimed_by = NULL, lease_token = NULL, lease_expires_at = NULL
+      FROM old WHERE b.id = old.id
+      RETURNING b.id, b.status, old.status AS from_status
+    )
+    INSERT INTO build_status_history (build_id, from_status, to_status, actor, reason)
+    SELECT id, from_status, status, ${"agent:" + lease.agentId}, ${lease.reason} FROM released
+    RETURNING build_id`.execute(db);
+  if (result.rows.length === 0) throw new LeaseLostError(lease.id);
+}

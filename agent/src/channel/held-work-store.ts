@@ -1,0 +1,53 @@
+// The work this agent holds, kept on disk, so that after a crash or a kill the restarted agent can
+// give it back at once (Release) instead of leaving it to wait for its lease to expire.
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { WorkRef } from "@slipway/proto";
+
+const key = (ref: WorkRef) => `${ref.id}/${ref.leaseToken}`;
+
+export class HeldWorkStore {
+  private readonly path: string;
+  private readonly held = new Map<string, WorkRef>();
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(stateDir: string) {
+    this.path = join(stateDir, "held-work.json");
+  }
+
+  /** What the previous run of the agent still held when it stopped. */
+  async previous(): Promise<WorkRef[]> {
+    try {
+      const parsed = JSON.parse(await readFile(this.path, "utf8")) as unknown;
+      return Array.isArray(parsed) ? (parsed as WorkRef[]) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  add(ref: WorkRef): Promise<void> {
+    this.held.set(key(ref), ref);
+    return this.save();
+  }
+
+  remove(ref: WorkRef): Promise<void> {
+    this.held.delete(key(ref));
+    return this.save();
+  }
+
+  clear(): Promise<void> {
+    this.held.clear();
+    return this.save();
+  }
+
+  /** Writes are serialised and atomic (write, then rename): a crash never leaves half a file. */
+  private save(): Promise<void> {
+    const snapshot = JSON.stringify([...this.held.values()]);
+    this.writing = this.writing.then(async () => {
+      await mkdir(join(this.path, ".."), { recursive: true, mode: 0o700 });
+      await writeFile(`${this.path}.tmp`, snapshot, { mode: 0o600 });
+      await rename(`${this.path}.tmp`, this.path);
+    });
+    return this.writing.catch(() => {});
+  }
+}
