@@ -49,7 +49,7 @@ import { RpcError, invalidArgument, unauthenticated } from "./grpc-errors.js";
 import { UUID_PATTERN, sanitizeText } from "../http/patterns.js";
 import type { SessionHub } from "./session-hub.js";
 import type { GitHubApi } from "../github/github-api.js";
-import { repositoryProblem } from "../github/repository-state.js";
+import { REPOSITORY_STATE_COLUMNS, repositoryProblem } from "../github/repository-state.js";
 import { BUILD_LEASES, holdsLease } from "../leases/leases.js";
 import { notifyWorkAvailable } from "./work-notifier.js";
 import type { Metrics } from "../metrics/metrics.js";
@@ -408,11 +408,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
           "services.git_url",
           "github_repos.clone_url",
           "github_repos.id as repository_id",
-          "github_repos.full_name",
-          "github_repos.installation_id",
-          "github_repos.removed_at",
-          "github_installations.suspended_at",
-          "github_installations.deleted_at",
+          ...REPOSITORY_STATE_COLUMNS,
         ])
         .where("builds.id", "=", ref.id)
         .executeTakeFirst();

@@ -1,6 +1,6 @@
 // Every write to `builds` happens here, as a guarded statement that records its transition in
 // build_status_history. A zero-row update means the caller no longer owns the build.
-import { sql, type Transaction } from "kysely";
+import { sql, type RawBuilder, type Transaction } from "kysely";
 import { BUILD_LEASES, LeaseLostError, holdsLease, renewLeases, type Executor } from "../leases/leases.js";
 import type { Build, BuildStatus, Database } from "../db/schema.js";
 import { LEASED_BUILD_STATUSES, PHASE_PREDECESSORS, isTerminalBuildStatus, type AgentPhase } from "./build-status.js";
@@ -191,38 +191,58 @@ export const renewBuildLeases = (
 ) => renewLeases(db, BUILD_LEASES, agentId, held, leaseSeconds);
 
 /**
- * Re-queues builds whose lease expired, or fails them once they have used max_attempts. Safe to run
- * on several control planes at once: SKIP LOCKED hands each expired build to one reaper.
+ * A build its agent gave up (lease expired, or handed back) goes back to the queue; it ends instead
+ * when a cancel was asked for (cancelled) or its last attempt is spent (failed). `held` selects the
+ * builds, locked FOR UPDATE; one statement moves them and writes their history.
  */
-export async function reapExpiredBuilds(db: Executor): Promise<{ requeued: number; failed: number }> {
+async function giveBack(
+  db: Executor,
+  held: RawBuilder<unknown>,
+  how: { actor: string; cancelReason: string; failReason: string; historyReason: RawBuilder<string> },
+): Promise<BuildStatus[]> {
   const result = await sql<{ status: BuildStatus }>`
-    WITH expired AS (
-      SELECT id, status FROM builds
-      WHERE status = ANY(${[...LEASED_BUILD_STATUSES]}::build_status[]) AND lease_expires_at < now()
-      FOR UPDATE SKIP LOCKED
-    ), reaped AS (
+    WITH held AS (${held}), back AS (
       UPDATE builds b
       SET status = CASE
             WHEN b.cancel_requested_at IS NOT NULL THEN 'cancelled'
             WHEN b.attempt >= b.max_attempts THEN 'failed'
             ELSE 'pending' END::build_status,
           status_reason = CASE
-            WHEN b.cancel_requested_at IS NOT NULL THEN 'cancelled; the agent stopped answering before it confirmed'
-            WHEN b.attempt >= b.max_attempts
-            THEN 'the agent stopped answering on attempt ' || b.attempt || ' of ' || b.max_attempts
+            WHEN b.cancel_requested_at IS NOT NULL THEN ${how.cancelReason}::text
+            WHEN b.attempt >= b.max_attempts THEN ${how.failReason}::text || ' on attempt ' || b.attempt || ' of ' || b.max_attempts
             ELSE NULL END,
           finished_at = CASE WHEN b.cancel_requested_at IS NOT NULL OR b.attempt >= b.max_attempts THEN now() ELSE NULL END,
           claimed_by = NULL, lease_token = NULL, lease_expires_at = NULL
-      FROM expired
-      WHERE b.id = expired.id
-      RETURNING b.id, b.status, expired.status AS from_status, b.attempt
+      FROM held
+      WHERE b.id = held.id
+      RETURNING b.id, b.status, held.status AS from_status, b.attempt
     ), history AS (
       INSERT INTO build_status_history (build_id, from_status, to_status, actor, reason)
-      SELECT id, from_status, status, 'system:reaper', 'lease expired on attempt ' || attempt FROM reaped
+      SELECT id, from_status, status, ${how.actor}, ${how.historyReason} FROM back
     )
-    SELECT status FROM reaped`.execute(db);
-  const failed = result.rows.filter((r) => r.status !== "pending").length;
-  return { requeued: result.rows.length - failed, failed };
+    SELECT status FROM back`.execute(db);
+  return result.rows.map((row) => row.status);
+}
+
+/**
+ * Re-queues builds whose lease expired, or fails them once they have used max_attempts. Safe to run
+ * on several control planes at once: SKIP LOCKED hands each expired build to one reaper.
+ */
+export async function reapExpiredBuilds(db: Executor): Promise<{ requeued: number; failed: number }> {
+  const statuses = await giveBack(
+    db,
+    sql`SELECT id, status FROM builds
+        WHERE status = ANY(${[...LEASED_BUILD_STATUSES]}::build_status[]) AND lease_expires_at < now()
+        FOR UPDATE SKIP LOCKED`,
+    {
+      actor: "system:reaper",
+      cancelReason: "cancelled; the agent stopped answering before it confirmed",
+      failReason: "the agent stopped answering",
+      historyReason: sql<string>`'lease expired on attempt ' || attempt`,
+    },
+  );
+  const failed = statuses.filter((status) => status !== "pending").length;
+  return { requeued: statuses.length - failed, failed };
 }
 
 export type CancelResult =
@@ -284,37 +304,25 @@ export async function cancelRequested(db: Executor, ids: string[]): Promise<Set<
 }
 
 /**
- * The agent gives a build back unfinished (it restarted): back to pending at once, or failed if it
- * used its last attempt, or cancelled if a cancel was asked for. Same outcomes as the reaper's,
+ * The agent gives a build back unfinished (it restarted, or is stopping): the reaper's outcomes,
  * without waiting for the lease to expire.
  */
 export async function releaseBuild(
   db: Executor,
   lease: { id: string; leaseToken: string; agentId: string; reason: string },
 ): Promise<void> {
-  const result = await sql`
-    WITH old AS (
-      SELECT id, status FROM builds
-      WHERE id = ${lease.id} AND lease_token = ${lease.leaseToken} AND claimed_by = ${lease.agentId}
-        AND status = ANY(${[...LEASED_BUILD_STATUSES]}::build_status[])
-      FOR UPDATE
-    ), released AS (
-      UPDATE builds b
-      SET status = CASE
-            WHEN b.cancel_requested_at IS NOT NULL THEN 'cancelled'
-            WHEN b.attempt >= b.max_attempts THEN 'failed'
-            ELSE 'pending' END::build_status,
-          status_reason = CASE
-            WHEN b.cancel_requested_at IS NOT NULL THEN 'cancelled by a user'
-            WHEN b.attempt >= b.max_attempts THEN ${lease.reason} || ' on attempt ' || b.attempt || ' of ' || b.max_attempts
-            ELSE NULL END,
-          finished_at = CASE WHEN b.cancel_requested_at IS NOT NULL OR b.attempt >= b.max_attempts THEN now() ELSE NULL END,
-          claimed_by = NULL, lease_token = NULL, lease_expires_at = NULL
-      FROM old WHERE b.id = old.id
-      RETURNING b.id, b.status, old.status AS from_status
-    )
-    INSERT INTO build_status_history (build_id, from_status, to_status, actor, reason)
-    SELECT id, from_status, status, ${"agent:" + lease.agentId}, ${lease.reason} FROM released
-    RETURNING build_id`.execute(db);
-  if (result.rows.length === 0) throw new LeaseLostError(lease.id);
+  const statuses = await giveBack(
+    db,
+    sql`SELECT id, status FROM builds
+        WHERE id = ${lease.id} AND lease_token = ${lease.leaseToken} AND claimed_by = ${lease.agentId}
+          AND status = ANY(${[...LEASED_BUILD_STATUSES]}::build_status[])
+        FOR UPDATE`,
+    {
+      actor: `agent:${lease.agentId}`,
+      cancelReason: "cancelled by a user",
+      failReason: lease.reason,
+      historyReason: sql<string>`${lease.reason}`,
+    },
+  );
+  if (statuses.length === 0) throw new LeaseLostError(lease.id);
 }

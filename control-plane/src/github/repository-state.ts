@@ -1,5 +1,17 @@
 // Whether a linked GitHub repository can still be built, in words a user can act on.
 
+/**
+ * The columns repositoryProblem() reads, for queries that join github_repos to github_installations
+ * (left join: a public repository has no installation).
+ */
+export const REPOSITORY_STATE_COLUMNS = [
+  "github_repos.full_name",
+  "github_repos.installation_id",
+  "github_repos.removed_at",
+  "github_installations.suspended_at",
+  "github_installations.deleted_at",
+] as const;
+
 export interface RepositoryState {
   full_name: string;
   installation_id: string | null;

@@ -4,7 +4,7 @@ import type { Project, Service } from "../db/schema.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
 import { audit } from "../audit/audit-log.js";
 import { conflict, isUniqueViolation, notFound } from "../http/errors.js";
-import { repositoryProblem } from "../github/repository-state.js";
+import { REPOSITORY_STATE_COLUMNS, repositoryProblem } from "../github/repository-state.js";
 
 export async function createProject(db: Db, actor: Actor, name: string): Promise<Project> {
   try {
@@ -112,15 +112,7 @@ export async function repositoryStatuses(db: Db, services: Service[]): Promise<M
   const repos = await db
     .selectFrom("github_repos")
     .leftJoin("github_installations", "github_installations.id", "github_repos.installation_id")
-    .select([
-      "github_repos.id",
-      "github_repos.full_name",
-      "github_repos.installation_id",
-      "github_repos.removed_at",
-      "github_installations.suspended_at",
-      "github_installations.deleted_at",
-      "github_installations.org_id",
-    ])
+    .select(["github_repos.id", ...REPOSITORY_STATE_COLUMNS, "github_installations.org_id"])
     .where("github_repos.id", "in", ids)
     .execute();
   const byRepo = new Map(

@@ -3,7 +3,7 @@
 import type { Db } from "../db/database.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
 import type { GitHubApi } from "../github/github-api.js";
-import { repositoryProblem } from "../github/repository-state.js";
+import { REPOSITORY_STATE_COLUMNS, repositoryProblem } from "../github/repository-state.js";
 import { badRequest, HttpError } from "../http/errors.js";
 
 export interface RepositorySource {
@@ -73,15 +73,7 @@ async function installedRepository(
   const repo = await db
     .selectFrom("github_repos")
     .innerJoin("github_installations", "github_installations.id", "github_repos.installation_id")
-    .select([
-      "github_repos.full_name",
-      "github_repos.clone_url",
-      "github_repos.default_branch",
-      "github_repos.installation_id",
-      "github_repos.removed_at",
-      "github_installations.suspended_at",
-      "github_installations.deleted_at",
-    ])
+    .select([...REPOSITORY_STATE_COLUMNS, "github_repos.clone_url", "github_repos.default_branch"])
     .where("github_repos.id", "=", String(repositoryId))
     .where("github_installations.org_id", "=", actor.orgId)
     .executeTakeFirst();
