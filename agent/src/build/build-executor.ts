@@ -69,6 +69,8 @@ export async function executeBuild(
     // Whatever a RUN step left running (it lives outside podman's process group) stops here.
     const stopped = await stopBuildCgroup(options.agentId, ctx.ref.id, ctx.ref.attempt, options.killGraceMs);
     if (stopped > 0) ctx.log.line(`==> Stopped ${stopped} process(es) the build left running`);
+    // Before completing: a deploy of this image on this host must not race its removal. (It may wait
+    // for other builds on the host to get past their layer-cache lookups; see podman.ts.)
     await removeImage(localTag);
     await rm(dir, { recursive: true, force: true });
   }

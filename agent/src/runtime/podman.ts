@@ -6,6 +6,14 @@ import { runProcess, type RunOptions } from "./process.js";
 type Opts = Pick<RunOptions, "signal" | "onOutput" | "killGraceMs" | "registry">;
 
 /**
+ * Builds and image removals on one host exclude each other. A build's layer-cache lookup reads the
+ * images built on the same base; when another build's clean-up removes one of them at that moment,
+ * the build fails with "image not known" (podman exits 125; seen with two agents building at once).
+ * Builds take this lock shared, removals exclusive (flock(1), so agents on one host share it).
+ */
+const IMAGE_LOCK = "/run/lock/slipway-images.lock";
+
+/**
  * Builds under `localTag`, a name unique to this build attempt, so two builds of the same commit on
  * one host never remove or push each other's image.
  */
@@ -17,7 +25,7 @@ export async function buildImage(
   options: Opts,
 ): Promise<void> {
   const args = ["build", "--layers", "--cgroup-parent", cgroupParent, "--file", containerfile, "--tag", localTag];
-  await runProcess("podman", [...args, contextDir], {
+  await runProcess("flock", ["--shared", IMAGE_LOCK, "podman", ...args, contextDir], {
     ...options,
     label: "podman build",
   });
@@ -35,9 +43,14 @@ export async function pushImage(localTag: string, imageRef: string, workDir: str
   return digest;
 }
 
-/** Removes the local copy of an image; the registry holds it now. Failure is not an error. */
+/**
+ * Removes the local copy of an image; the registry holds it now. It waits until no build on this
+ * host is running (see IMAGE_LOCK). Failure is not an error.
+ */
 export async function removeImage(localTag: string): Promise<void> {
-  await runProcess("podman", ["rmi", "--ignore", localTag], { label: "podman rmi" }).catch(() => {});
+  await runProcess("flock", ["--exclusive", IMAGE_LOCK, "podman", "rmi", "--ignore", localTag], {
+    label: "podman rmi",
+  }).catch(() => {});
 }
 
 let systemdManaged: Promise<boolean> | undefined;
