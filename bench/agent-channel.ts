@@ -11,16 +11,18 @@
 //
 //   bench/run.sh agent-channel [--dispatch-builds 200] [--drain-builds 10000] [--heartbeat-agents 1000]
 import { spawn, type ChildProcess } from "node:child_process";
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import pg from "pg";
-import { createDatabase, migrateToLatest } from "@slipway/control-plane";
+import { CertificateAuthority, createDatabase, migrateToLatest, SecretBox } from "@slipway/control-plane";
+import { certificateRequest, generatePrivateKey } from "@slipway/agent";
 import {
   AgentServiceClient,
+  CONTROL_PLANE_TLS_NAME,
   METADATA,
   Outcome,
   PROTOCOL_VERSION,
@@ -43,6 +45,7 @@ const { values: args } = parseArgs({
 const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? "postgres://slipway:slipway@127.0.0.1:5432/postgres";
 const CONTROL_PLANE_MAIN = fileURLToPath(new URL("../../control-plane/dist/main.js", import.meta.url));
 const TOKEN = randomBytes(32).toString("hex");
+const SECRET_KEY = randomBytes(32).toString("base64");
 const ORG = "00000000-0000-4000-8000-000000000001";
 
 // ---- helpers --------------------------------------------------------------------------------
@@ -52,7 +55,6 @@ const percentile = (values: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 };
 const ms = (value: number) => `${value.toFixed(1)} ms`;
-const sha256 = (value: string) => createHash("sha256").update(value).digest();
 
 async function admin(query: string): Promise<void> {
   const client = new pg.Client({ connectionString: ADMIN_URL });
@@ -92,6 +94,7 @@ async function startControlPlane(databaseUrl: string): Promise<ControlPlane> {
       DATABASE_URL: databaseUrl,
       REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
       SLIPWAY_BOOTSTRAP_TOKEN: TOKEN,
+      SLIPWAY_SECRET_KEY: SECRET_KEY,
       GITHUB_WEBHOOK_SECRET: randomBytes(16).toString("hex"),
       HTTP_PORT: "0",
       GRPC_PORT: "0",
@@ -135,15 +138,19 @@ class SimulatedAgent {
   constructor(
     address: string,
     readonly id: string,
-    credential: string,
+    tls: AgentTls,
   ) {
-    // One connection per agent, as separate hosts would have.
-    this.client = new AgentServiceClient(address, credentials.createInsecure(), {
+    // One connection per agent, as separate hosts would have, each mutual TLS with its own certificate.
+    const channelCredentials = credentials.createSsl(
+      Buffer.from(tls.caCertificatePem),
+      Buffer.from(tls.privateKeyPem),
+      Buffer.from(tls.certificatePem),
+    );
+    this.client = new AgentServiceClient(address, channelCredentials, {
       "grpc.use_local_subchannel_pool": 1,
+      "grpc.ssl_target_name_override": CONTROL_PLANE_TLS_NAME,
     });
-    this.md.set(METADATA.agentId, id);
     this.md.set(METADATA.protocol, String(PROTOCOL_VERSION));
-    this.md.set(METADATA.authorization, `Bearer ${credential}`);
   }
 
   private call<Req, Res>(method: Unary<Req, Res>, request: Req): Promise<Res> {
@@ -186,20 +193,52 @@ class SimulatedAgent {
   }
 }
 
-/** Agents enrolled directly in the database (enrolment itself is not what is measured). */
-async function enrolAgents(db: pg.Pool, count: number, prefix: string): Promise<{ id: string; credential: string }[]> {
-  const agents = Array.from({ length: count }, (_, i) => ({
-    id: randomUUID(),
-    name: `${prefix}-${i}`,
-    credential: `sac_${randomBytes(24).toString("base64url")}`,
-  }));
+interface AgentTls {
+  caCertificatePem: string;
+  privateKeyPem: string;
+  certificatePem: string;
+}
+
+/**
+ * Agents enrolled directly in the database, each with a certificate from the control plane's CA
+ * (enrolment itself is not what is measured; one key serves them all, each has its own certificate).
+ */
+async function enrolAgents(
+  db: pg.Pool,
+  ca: BenchCa,
+  count: number,
+  prefix: string,
+): Promise<{ id: string; tls: AgentTls }[]> {
+  const ids = Array.from({ length: count }, () => randomUUID());
   await db.query(
-    `INSERT INTO agents (id, org_id, name, capabilities, credential_hash, enrolled_at)
-     SELECT id, $1, name, ARRAY['build'], hash, now()
-     FROM unnest($2::uuid[], $3::text[], $4::bytea[]) AS a(id, name, hash)`,
-    [ORG, agents.map((a) => a.id), agents.map((a) => a.name), agents.map((a) => sha256(a.credential))],
+    `INSERT INTO agents (id, org_id, name, capabilities, enrolled_at)
+     SELECT id, $1, $3 || '-' || ordinality, ARRAY['build'], now()
+     FROM unnest($2::uuid[]) WITH ORDINALITY AS a(id, ordinality)`,
+    [ORG, ids, prefix],
   );
-  return agents;
+  return Promise.all(
+    ids.map(async (id) => ({
+      id,
+      tls: {
+        caCertificatePem: ca.authority.certificatePem,
+        privateKeyPem: ca.privateKeyPem,
+        certificatePem: (await ca.authority.issueAgentCertificate(ca.csrPem, id, 24 * 3600)).certificatePem,
+      },
+    })),
+  );
+}
+
+interface BenchCa {
+  authority: CertificateAuthority;
+  privateKeyPem: string;
+  csrPem: string;
+}
+
+/** The CA the control plane created at start-up, and one key with its certificate request. */
+async function benchCa(db: ReturnType<typeof createDatabase>): Promise<BenchCa> {
+  const authority = await CertificateAuthority.loadOrCreate(db, new SecretBox(SECRET_KEY));
+  const privateKeyPem = await generatePrivateKey();
+  return { authority, privateKeyPem, csrPem: await certificateRequest(privateKeyPem) };
 }
 
 async function queueBuilds(db: pg.Pool, serviceId: string, count: number): Promise<string[]> {
@@ -220,9 +259,16 @@ async function queueBuilds(db: pg.Pool, serviceId: string, count: number): Promi
 
 // ---- the three measurements --------------------------------------------------------------------
 
-async function dispatch(address: string, db: pg.Pool, serviceId: string, agentCount: number, builds: number) {
-  const agents = (await enrolAgents(db, agentCount, `dispatch${agentCount}`)).map(
-    (a) => new SimulatedAgent(address, a.id, a.credential),
+async function dispatch(
+  address: string,
+  db: pg.Pool,
+  ca: BenchCa,
+  serviceId: string,
+  agentCount: number,
+  builds: number,
+) {
+  const agents = (await enrolAgents(db, ca, agentCount, `dispatch${agentCount}`)).map(
+    (a) => new SimulatedAgent(address, a.id, a.tls),
   );
   const queuedAt = new Map<string, number>();
   const latencies: number[] = [];
@@ -278,11 +324,9 @@ async function notifyRoundTrip(databaseUrl: string, db: pg.Pool, count: number) 
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
 
-async function drain(address: string, db: pg.Pool, serviceId: string, agentCount: number, builds: number) {
+async function drain(address: string, db: pg.Pool, ca: BenchCa, serviceId: string, agentCount: number, builds: number) {
   const ids = await queueBuilds(db, serviceId, builds);
-  const agents = (await enrolAgents(db, agentCount, "drain")).map(
-    (a) => new SimulatedAgent(address, a.id, a.credential),
-  );
+  const agents = (await enrolAgents(db, ca, agentCount, "drain")).map((a) => new SimulatedAgent(address, a.id, a.tls));
   const claimedIds: string[] = [];
   const started = performance.now();
   await Promise.all(
@@ -353,6 +397,7 @@ async function directDrain(databaseUrl: string, serviceId: string, connections: 
 async function heartbeats(
   address: string,
   db: pg.Pool,
+  ca: BenchCa,
   serviceId: string,
   cp: ChildProcess,
   agentCount: number,
@@ -367,9 +412,7 @@ async function heartbeats(
   const idle = await measure();
 
   await queueBuilds(db, serviceId, agentCount);
-  const agents = (await enrolAgents(db, agentCount, "beat")).map(
-    (a) => new SimulatedAgent(address, a.id, a.credential),
-  );
+  const agents = (await enrolAgents(db, ca, agentCount, "beat")).map((a) => new SimulatedAgent(address, a.id, a.tls));
   const closers = agents.map((agent) => agent.session(() => {}));
   const held = new Map<SimulatedAgent, WorkRef>();
   for (const agent of agents) {
@@ -406,7 +449,9 @@ async function main(): Promise<void> {
   await migrator.destroy();
   const db = new pg.Pool({ connectionString: databaseUrl, max: 4 });
   const cp = await startControlPlane(databaseUrl);
+  const caDb = createDatabase(databaseUrl, { max: 1 });
   try {
+    const ca = await benchCa(caDb);
     const { rows } = await db.query<{ id: string }>(
       `WITH p AS (INSERT INTO projects (org_id, name) VALUES ($1, 'bench') RETURNING id)
        INSERT INTO services (project_id, name, git_url, branch, container_port)
@@ -425,7 +470,7 @@ async function main(): Promise<void> {
     out(`dispatch floor (NOTIFY round trip): p50 ${ms(floor.p50)}, p99 ${ms(floor.p99)}`);
     const dispatchRows: string[] = [];
     for (const agents of [1, 10, 100]) {
-      const result = await dispatch(cp.grpcAddress, db, serviceId, agents, dispatchBuilds);
+      const result = await dispatch(cp.grpcAddress, db, ca, serviceId, agents, dispatchBuilds);
       out(`dispatch with ${agents} agents: p50 ${ms(result.p50)}, p99 ${ms(result.p99)} (${result.count} builds)`);
       dispatchRows.push(
         `| ${agents} | ${ms(result.p50)} | ${ms(result.p99)} | ${ms(floor.p50)} / ${ms(floor.p99)} | ${result.p50 < 20 && result.p99 < 100 ? "PASS" : "FAIL"} |`,
@@ -436,7 +481,7 @@ async function main(): Promise<void> {
     const drainAgents = Number(args["drain-agents"]);
     const direct = await directDrain(databaseUrl, serviceId, drainAgents, drainBuilds);
     out(`drain floor (direct SQL, ${drainAgents} connections): ${direct.claimsPerSecond.toFixed(0)} claims/s`);
-    const drained = await drain(cp.grpcAddress, db, serviceId, drainAgents, drainBuilds);
+    const drained = await drain(cp.grpcAddress, db, ca, serviceId, drainAgents, drainBuilds);
     out(
       `drain through gRPC (${drainAgents} agents): ${drained.claimsPerSecond.toFixed(0)} claims/s; ${drained.detail}`,
     );
@@ -444,6 +489,7 @@ async function main(): Promise<void> {
     const beats = await heartbeats(
       cp.grpcAddress,
       db,
+      ca,
       serviceId,
       cp.child,
       Number(args["heartbeat-agents"]),
@@ -479,6 +525,7 @@ async function main(): Promise<void> {
       `| ${args["heartbeat-agents"]} agents | ${beats.loaded.cpuPercent.toFixed(1)} % | ${beats.loaded.rssMb.toFixed(0)} MB | ${beats.loaded.cpuPercent < 25 && beats.loaded.rssMb < 300 ? "PASS" : "FAIL"} |`,
     );
   } finally {
+    await caDb.destroy();
     await cp.stop();
     await db.end();
     await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);

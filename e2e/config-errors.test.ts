@@ -23,6 +23,7 @@ describe("start-up configuration", () => {
     expect(result.stderr.trim().split("\n")).toEqual([
       "config: REDIS_URL must be a redis:// URL",
       "config: GITHUB_WEBHOOK_SECRET must be at least 16 characters",
+      "config: SLIPWAY_SECRET_KEY is required but not set",
       "config: SLIPWAY_BOOTSTRAP_TOKEN is required but not set",
     ]);
     expect(result.stderr).not.toContain("hunter2");

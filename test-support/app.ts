@@ -7,6 +7,9 @@ import { buildApp } from "../control-plane/src/http/app.js";
 import { GitHubAppStore } from "../control-plane/src/github/app-credentials.js";
 import { GitHubApi } from "../control-plane/src/github/github-api.js";
 import { Metrics } from "../control-plane/src/metrics/metrics.js";
+import { SecretBox } from "../control-plane/src/crypto/secret-box.js";
+import { CertificateAuthority } from "../control-plane/src/pki/certificate-authority.js";
+import { TEST_SECRET_KEY } from "./processes.js";
 
 export interface TestApp {
   app: FastifyInstance;
@@ -20,8 +23,11 @@ export async function buildTestApp(db: Db, env: Record<string, string>): Promise
     DATABASE_URL: "postgres://unused@127.0.0.1/unused",
     REDIS_URL: "redis://127.0.0.1:6379",
     LOG_LEVEL: "silent",
+    SLIPWAY_SECRET_KEY: TEST_SECRET_KEY,
     ...env,
   });
+  // A running control plane creates its CA at start-up; join tokens carry its digest.
+  await CertificateAuthority.loadOrCreate(db, new SecretBox(config.SLIPWAY_SECRET_KEY));
   const redis = new Redis(config.REDIS_URL, { lazyConnect: true });
   const store = new GitHubAppStore(db, config);
   const metrics = new Metrics(db, () => 0);

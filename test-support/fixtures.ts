@@ -29,3 +29,29 @@ export async function seedService(
   });
   return { projectId: project.id, serviceId: service.id };
 }
+
+/** Enrolled agents as rows only, for tests of the work queue that never open a channel. */
+export async function seedAgents(db: Db, count: number, capabilities = ["build"]): Promise<string[]> {
+  const rows = await db
+    .insertInto("agents")
+    .values(
+      Array.from({ length: count }, () => ({
+        org_id: DEFAULT_ORG_ID,
+        name: `agent-${randomBytes(4).toString("hex")}`,
+        capabilities,
+        labels: "{}",
+        join_token_hash: null,
+        join_token_expires_at: null,
+        enrolled_key_sha256: null,
+        certificate_serial: null,
+        certificate_expires_at: null,
+        hostname: "test-host",
+        enrolled_at: new Date(),
+        revoked_at: null,
+        last_seen_at: null,
+      })),
+    )
+    .returning("id")
+    .execute();
+  return rows.map((row) => row.id);
+}

@@ -93,8 +93,16 @@ export interface ControlPlaneProcess extends ChildHandle {
   grpcAddress: string;
 }
 
+/** The secret key test control planes share unless a test brings its own (all on one database need one). */
+export const TEST_SECRET_KEY = Buffer.alloc(32, 7).toString("base64");
+
 export async function startControlPlaneProcess(env: Record<string, string>): Promise<ControlPlaneProcess> {
-  const handle = launch(CONTROL_PLANE_MAIN, { HTTP_PORT: "0", GRPC_PORT: "0", ...env });
+  const handle = launch(CONTROL_PLANE_MAIN, {
+    HTTP_PORT: "0",
+    GRPC_PORT: "0",
+    SLIPWAY_SECRET_KEY: TEST_SECRET_KEY,
+    ...env,
+  });
   const ready = await waitForLine(
     handle,
     (e) => (e.msg === "control plane ready" ? { httpUrl: String(e.httpUrl), grpcPort: Number(e.grpcPort) } : undefined),

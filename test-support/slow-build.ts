@@ -38,6 +38,8 @@ export interface SlowBuildStack {
   agent: ChildHandle;
   /** The agent's environment without its join token: enough to start it again once enrolled. */
   agentEnv: Record<string, string>;
+  /** The (spent) join token the agent enrolled with. */
+  joinToken: string;
   serviceId: string;
   close(): Promise<void>;
 }
@@ -114,6 +116,7 @@ export async function startSlowBuildStack(options: {
     apis,
     agent,
     agentEnv,
+    joinToken,
     serviceId,
     async close() {
       await stack.agent.stop();

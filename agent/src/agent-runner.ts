@@ -16,6 +16,7 @@ import { stopAgentBuildCgroups } from "./runtime/build-cgroup.js";
 import { WorkFailure, type WorkContext, type WorkResult } from "./work.js";
 import type { AgentConfig } from "./config.js";
 import type { AgentIdentity } from "./channel/identity-store.js";
+import { keepCertificateFresh } from "./channel/certificate-renewer.js";
 
 export interface AgentLogger {
   info(message: string, fields?: Record<string, unknown>): void;
@@ -71,12 +72,14 @@ export class AgentRunner {
     // Ticks often; heartbeat() decides whether a renewal is due (leases may be shorter than the tick).
     const heartbeat = setInterval(() => void this.heartbeatIfDue(), 250);
     const poll = setInterval(() => this.poke(), this.config.POLL_SECONDS * 1000);
+    const renewing = keepCertificateFresh(this.identity, this.channel, this.config.SLIPWAY_STATE_DIR, this.log, signal);
     try {
       this.poke();
       await this.sessionLoop(signal);
     } finally {
       clearInterval(heartbeat);
       clearInterval(poll);
+      await renewing;
     }
   }
 

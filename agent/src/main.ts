@@ -2,8 +2,8 @@
 // slipway-agent [run]: enrols on first start (SLIPWAY_JOIN_TOKEN), then claims and runs work.
 import { hostname } from "node:os";
 import { ConfigError, loadConfig } from "./config.js";
-import { loadIdentity, saveIdentity } from "./channel/identity-store.js";
-import { register } from "./channel/channel.js";
+import { loadIdentity } from "./channel/identity-store.js";
+import { join } from "./channel/enrolment.js";
 import { connect } from "./runtime/containers.js";
 import { AgentRunner, type AgentLogger } from "./agent-runner.js";
 
@@ -22,9 +22,13 @@ async function main(): Promise<void> {
     if (!config.SLIPWAY_JOIN_TOKEN) {
       throw new ConfigError("config: SLIPWAY_JOIN_TOKEN is required until the agent has enrolled");
     }
-    const enrolled = await register(config.SLIPWAY_SERVER, config.SLIPWAY_JOIN_TOKEN, hostname(), AGENT_VERSION);
-    identity = { agentId: enrolled.agentId, credential: enrolled.credential, server: config.SLIPWAY_SERVER };
-    await saveIdentity(config.SLIPWAY_STATE_DIR, identity);
+    identity = await join({
+      server: config.SLIPWAY_SERVER,
+      joinToken: config.SLIPWAY_JOIN_TOKEN,
+      stateDir: config.SLIPWAY_STATE_DIR,
+      hostname: hostname(),
+      agentVersion: AGENT_VERSION,
+    });
     log.info("enrolled", { agentId: identity.agentId });
   }
   const runner = new AgentRunner(identity, config, connect(config.CONTAINER_SOCKET), log);

@@ -6,6 +6,7 @@ const valid = {
   REDIS_URL: "redis://127.0.0.1:6379",
   GITHUB_WEBHOOK_SECRET: "0123456789abcdef0123",
   SLIPWAY_BOOTSTRAP_TOKEN: "b".repeat(40),
+  SLIPWAY_SECRET_KEY: Buffer.alloc(32, 1).toString("base64"),
 };
 
 describe("control plane configuration", () => {
@@ -24,6 +25,8 @@ describe("control plane configuration", () => {
       "config: GITHUB_APP_PRIVATE_KEY must be a base64-encoded PEM private key",
     ],
     ["REGISTRY_HOST", "https://registry", "config: REGISTRY_HOST must be a host name with an optional :port"],
+    ["SLIPWAY_SECRET_KEY", undefined, "config: SLIPWAY_SECRET_KEY is required but not set"],
+    ["SLIPWAY_SECRET_KEY", "c2hvcnQ=", "config: SLIPWAY_SECRET_KEY must be 32 bytes, base64-encoded"],
   ])("stops on %s=%s with one line naming it, never its value", (name, value, message) => {
     const env = { ...valid, [name]: value };
     if (value === undefined) delete (env as Record<string, unknown>)[name];

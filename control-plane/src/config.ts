@@ -40,11 +40,13 @@ const schema = z
     GITHUB_API_URL: z.url().default("https://api.github.com"),
     /** github.com itself: app creation and user authorization pages. */
     GITHUB_WEB_URL: z.url().default("https://github.com"),
-    /** 32 bytes, base64: seals secrets stored in the database (the GitHub App's key and secrets). */
+    /**
+     * 32 bytes, base64: seals secrets stored in the database (the agent channel CA's key, the GitHub
+     * App's key and secrets). Every control plane on one database needs the same one.
+     */
     SLIPWAY_SECRET_KEY: z
       .string()
-      .refine((value) => Buffer.from(value, "base64").length === 32, "must be 32 bytes, base64-encoded")
-      .optional(),
+      .refine((value) => Buffer.from(value, "base64").length === 32, "must be 32 bytes, base64-encoded"),
     /** How often GitHub Deployments are brought in step with builds. */
     GITHUB_SYNC_INTERVAL_SECONDS: z.coerce.number().min(0.2).max(3600).default(2),
     /** Images are pushed to {REGISTRY_HOST}/{project_id}/{service_id}:{commit_sha}. */
@@ -54,6 +56,13 @@ const schema = z
       .default("registry.internal"),
     /** Authenticates the bootstrap admin until the dashboard brings users. */
     SLIPWAY_BOOTSTRAP_TOKEN: z.string().min(32, "must be at least 32 characters"),
+    /** How long an agent's client certificate is valid; agents renew theirs after two thirds of it. */
+    AGENT_CERTIFICATE_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(3)
+      .max(365 * 24 * 3600)
+      .default(7 * 24 * 3600),
     /** How long a claim lives without a heartbeat. */
     LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
     /** How often the reaper looks for expired leases. */

@@ -1,5 +1,5 @@
 // Starts a control plane: HTTP API, gRPC agent service, work listener and reaper, on one database.
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server } from "@grpc/grpc-js";
 import { Redis } from "ioredis";
 import { AgentServiceService } from "@slipway/proto";
 import type { Config } from "./config.js";
@@ -17,6 +17,9 @@ import { startReaper } from "./scheduler/reaper.js";
 import { GitHubAppStore } from "./github/app-credentials.js";
 import { GitHubApi } from "./github/github-api.js";
 import { GitHubJobs } from "./jobs/github-jobs.js";
+import { SecretBox } from "./crypto/secret-box.js";
+import { CertificateAuthority } from "./pki/certificate-authority.js";
+import { agentChannelCredentials } from "./pki/server-credentials.js";
 
 /** Keepalive that agents' pings (every 20 s) never trip into `too_many_pings`. */
 export const GRPC_SERVER_OPTIONS = {
@@ -78,11 +81,17 @@ export async function startControlPlane(
   listener.on("error", (error) => app.log.warn({ err: error }, "work listener lost its connection; reconnecting"));
   await listener.start();
 
+  const ca = await CertificateAuthority.loadOrCreate(db, new SecretBox(config.SLIPWAY_SECRET_KEY));
+  const tls = await agentChannelCredentials(ca, (error) =>
+    app.log.error({ err: error }, "could not renew the agent channel's server certificate; retrying within the hour"),
+  );
   const grpc = new Server(GRPC_SERVER_OPTIONS);
   grpc.addService(
     AgentServiceService,
     createAgentService({
       db,
+      ca,
+      agentCertificateSeconds: config.AGENT_CERTIFICATE_SECONDS,
       authenticator,
       metrics,
       github: github.api,
@@ -92,10 +101,9 @@ export async function startControlPlane(
       registryHost: config.REGISTRY_HOST,
     }),
   );
-  // TLS for the agent channel arrives with enrolment certificates (issue 4); until then it runs
-  // inside the WireGuard mesh or on loopback.
+  // TLS even inside the WireGuard mesh: the mesh proves a host, the certificate proves an agent.
   const grpcPort = await new Promise<number>((resolve, reject) =>
-    grpc.bindAsync(`${config.GRPC_HOST}:${config.GRPC_PORT}`, ServerCredentials.createInsecure(), (error, port) =>
+    grpc.bindAsync(`${config.GRPC_HOST}:${config.GRPC_PORT}`, tls.credentials, (error, port) =>
       error ? reject(error) : resolve(port),
     ),
   );
@@ -122,6 +130,7 @@ export async function startControlPlane(
     grpcAddress: `${config.GRPC_HOST}:${grpcPort}`,
     async stop() {
       await stopReaper();
+      tls.stop();
       await githubJobs.stop();
       hub.closeAll();
       await new Promise<void>((resolve) => grpc.tryShutdown(() => resolve()));

@@ -61,7 +61,11 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
-# Enrol the local agent once; afterwards it authenticates with the identity it stored.
+# Enrol the local agent once; afterwards it authenticates with the certificate it stored. An
+# identity from before mutual TLS (no certificate in it) is replaced by a fresh enrolment.
+if [ -f "$STATE/agent/identity.json" ] && ! grep -q certificatePem "$STATE/agent/identity.json"; then
+  rm -f "$STATE/agent/identity.json"
+fi
 if [ ! -f "$STATE/agent/identity.json" ]; then
   # The token goes to curl through a file descriptor, never through argv (visible in ps).
   join_token="$(curl -fsS -X POST "http://$HTTP_HOST:$HTTP_PORT/api/agents" \

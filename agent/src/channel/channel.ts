@@ -3,6 +3,7 @@
 import { credentials, Metadata, status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
 import {
   AgentServiceClient,
+  CONTROL_PLANE_TLS_NAME,
   METADATA,
   PROTOCOL_VERSION,
   type AppendLogRequest,
@@ -15,7 +16,9 @@ import {
   type GetGitCredentialsResponse,
   type HeartbeatRequest,
   type HeartbeatResponse,
+  type RegisterRequest,
   type RegisterResponse,
+  type RenewCertificateResponse,
   type ReportStatusRequest,
   type SessionResponse,
 } from "@slipway/proto";
@@ -44,23 +47,37 @@ const TRANSIENT_CODES: number[] = [
 export const isTransient = (error: unknown) =>
   TRANSIENT_CODES.includes((error as ServiceError | undefined)?.code ?? -1);
 
-function client(server: string): AgentServiceClient {
-  // TLS for the channel arrives with enrolment certificates; until then it runs in the WireGuard mesh.
-  return new AgentServiceClient(server, credentials.createInsecure(), CLIENT_OPTIONS);
+/**
+ * A client for the control plane at `server`, trusting only its CA and checking the name every
+ * control plane's certificate carries. With a key and certificate, every call is mutual TLS.
+ */
+export function agentServiceClient(
+  server: string,
+  tls: { caCertificatePem: string; privateKeyPem?: string; certificatePem?: string },
+) {
+  const channelCredentials = credentials.createSsl(
+    Buffer.from(tls.caCertificatePem),
+    tls.privateKeyPem ? Buffer.from(tls.privateKeyPem) : null,
+    tls.certificatePem ? Buffer.from(tls.certificatePem) : null,
+  );
+  return new AgentServiceClient(server, channelCredentials, {
+    ...CLIENT_OPTIONS,
+    "grpc.ssl_target_name_override": CONTROL_PLANE_TLS_NAME,
+    "grpc.default_authority": CONTROL_PLANE_TLS_NAME,
+  });
 }
 
-/** Exchanges a join token for an identity. */
+/** Spends a join token on a certificate (no client certificate yet; the CA was pinned beforehand). */
 export async function register(
   server: string,
-  joinToken: string,
-  hostname: string,
-  agentVersion: string,
+  caCertificatePem: string,
+  request: Omit<RegisterRequest, "protocolVersion">,
 ): Promise<RegisterResponse> {
-  const c = client(server);
+  const c = agentServiceClient(server, { caCertificatePem });
   try {
     return await new Promise<RegisterResponse>((resolve, reject) =>
       c.register(
-        { joinToken, hostname, protocolVersion: PROTOCOL_VERSION, agentVersion },
+        { ...request, protocolVersion: PROTOCOL_VERSION },
         new Metadata(),
         { deadline: Date.now() + CALL_DEADLINE_MS },
         (error, response) => (error ? reject(error) : resolve(response)),
@@ -79,17 +96,31 @@ type Unary<Req, Res> = (
 ) => unknown;
 
 export class AgentChannel {
-  private readonly client: AgentServiceClient;
+  private client: AgentServiceClient;
+  /** Clients replaced by useIdentity(), each closed by its timer once its calls are done. */
+  private readonly retired = new Map<NodeJS.Timeout, AgentServiceClient>();
 
-  constructor(private readonly identity: AgentIdentity) {
-    this.client = client(identity.server);
+  constructor(identity: AgentIdentity) {
+    this.client = agentServiceClient(identity.server, identity);
+  }
+
+  /**
+   * Calls from now on present the new certificate. The old client stays open long enough for calls
+   * already under way to finish; closing it then ends the session stream, which reconnects.
+   */
+  useIdentity(identity: AgentIdentity): void {
+    const old = this.client;
+    this.client = agentServiceClient(identity.server, identity);
+    const timer = setTimeout(() => {
+      this.retired.delete(timer);
+      old.close();
+    }, CALL_DEADLINE_MS + 1_000);
+    this.retired.set(timer, old);
   }
 
   private metadata(): Metadata {
     const metadata = new Metadata();
-    metadata.set(METADATA.agentId, this.identity.agentId);
     metadata.set(METADATA.protocol, String(PROTOCOL_VERSION));
-    metadata.set(METADATA.authorization, `Bearer ${this.identity.credential}`);
     return metadata;
   }
 
@@ -132,6 +163,10 @@ export class AgentChannel {
     return this.call(this.client.release as Unary<ReleaseRequest, unknown>, request);
   }
 
+  renewCertificate(csrPem: string): Promise<RenewCertificateResponse> {
+    return this.call(this.client.renewCertificate as Unary<{ csrPem: string }, RenewCertificateResponse>, { csrPem });
+  }
+
   complete(request: CompleteRequest): Promise<unknown> {
     return this.call(this.client.complete as Unary<CompleteRequest, unknown>, request);
   }
@@ -142,6 +177,11 @@ export class AgentChannel {
   }
 
   close(): void {
+    for (const [timer, old] of this.retired) {
+      clearTimeout(timer);
+      old.close();
+    }
+    this.retired.clear();
     this.client.close();
   }
 }

@@ -1,8 +1,9 @@
-// Authenticates every agent RPC. A verified credential is remembered briefly, and last_seen_at is
-// written at most every LAST_SEEN_EVERY_MS, so a busy agent costs no database write per call.
+// Decides whether the agent named by a verified client certificate may call. The TLS layer has
+// already checked the certificate against the control plane's CA; what is left is whether the agent
+// still exists unrevoked. That answer is remembered briefly, and last_seen_at is written at most
+// every LAST_SEEN_EVERY_MS, so a busy agent costs no database write per call.
 // Revoking, draining or undraining an agent NOTIFYs every control plane, which forgets it at once:
 // a revoked agent's very next call is refused.
-import { createHash } from "node:crypto";
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
 import { UUID_PATTERN } from "../http/patterns.js";
@@ -13,7 +14,6 @@ const LAST_SEEN_EVERY_MS = 15_000;
 const UUID = new RegExp(UUID_PATTERN);
 
 interface Remembered {
-  credentialHash: string;
   agent: AuthenticatedAgent;
   checkedAt: number;
   seenAt: number;
@@ -24,13 +24,11 @@ export class AgentAuthenticator {
 
   constructor(private readonly db: Db) {}
 
-  async authenticate(agentId: string, credential: string): Promise<AuthenticatedAgent | undefined> {
+  async authenticate(agentId: string): Promise<AuthenticatedAgent | undefined> {
     if (!UUID.test(agentId)) return undefined;
-    const hash = createHash("sha256").update(credential).digest();
-    const hex = hash.toString("hex");
     const now = Date.now();
     const known = this.remembered.get(agentId);
-    if (known && known.credentialHash === hex && now - known.checkedAt < REMEMBER_MS) {
+    if (known && now - known.checkedAt < REMEMBER_MS) {
       if (now - known.seenAt >= LAST_SEEN_EVERY_MS) {
         known.seenAt = now;
         void this.db
@@ -46,7 +44,7 @@ export class AgentAuthenticator {
       .updateTable("agents")
       .set({ last_seen_at: sql<Date>`now()` })
       .where("id", "=", agentId)
-      .where("credential_hash", "=", hash)
+      .where("enrolled_at", "is not", null)
       .where("revoked_at", "is", null)
       .returning(["id", "org_id", "capabilities", "slots", "drained_at"])
       .executeTakeFirst();
@@ -61,7 +59,7 @@ export class AgentAuthenticator {
       slots: row.slots,
       drained: row.drained_at !== null,
     };
-    this.remembered.set(agentId, { credentialHash: hex, agent, checkedAt: now, seenAt: now });
+    this.remembered.set(agentId, { agent, checkedAt: now, seenAt: now });
     return agent;
   }
 

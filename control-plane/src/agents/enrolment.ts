@@ -1,5 +1,9 @@
-// Agents are created by an admin, who receives a one-time join token; the agent exchanges it once
-// for a long-lived credential. Only sha256 digests of either secret are stored.
+// Agents are created by an admin, who receives a one-time join token. The agent spends it with a
+// certificate request for a key it generated; the control plane's CA signs it, and from then on
+// the agent calls over mutual TLS. Only a sha256 digest of the join token is stored.
+//
+// A join token reads `sjt_<secret>.<pin>`: the pin is the digest of the CA's certificate, so an
+// agent can tell the real control plane from anyone else on the way before it trusts anything.
 import { createHash, randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
@@ -7,13 +11,19 @@ import type { Transaction } from "kysely";
 import type { Agent, Database } from "../db/schema.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
 import { audit } from "../audit/audit-log.js";
-import { conflict, isUniqueViolation } from "../http/errors.js";
+import { conflict, HttpError, isUniqueViolation } from "../http/errors.js";
 import { sanitizeText } from "../http/patterns.js";
+import { caPin, type CertificateAuthority } from "../pki/certificate-authority.js";
 
 export const JOIN_TOKEN_TTL_SECONDS = 24 * 60 * 60;
 
 const sha256 = (value: string) => createHash("sha256").update(value).digest();
-const secret = (prefix: string) => `${prefix}_${randomBytes(32).toString("base64url")}`;
+
+async function newJoinToken(db: Db): Promise<string> {
+  const ca = await db.selectFrom("certificate_authority").select("certificate_pem").executeTakeFirst();
+  if (!ca) throw new HttpError(503, "the control plane's certificate authority is not set up yet; retry shortly");
+  return `sjt_${randomBytes(32).toString("base64url")}.${caPin(ca.certificate_pem)}`;
+}
 
 export interface NewAgentInput {
   name: string;
@@ -27,7 +37,7 @@ export async function createAgent(
   actor: Actor,
   input: NewAgentInput,
 ): Promise<{ agent: Agent; joinToken: string }> {
-  const joinToken = secret("sjt");
+  const joinToken = await newJoinToken(db);
   try {
     const agent = await db.transaction().execute(async (trx) => {
       const agent = await trx
@@ -40,7 +50,9 @@ export async function createAgent(
           slots: input.slots ?? 1,
           join_token_hash: sha256(joinToken),
           join_token_expires_at: sql<Date>`now() + make_interval(secs => ${JOIN_TOKEN_TTL_SECONDS})`,
-          credential_hash: null,
+          enrolled_key_sha256: null,
+          certificate_serial: null,
+          certificate_expires_at: null,
           hostname: null,
           enrolled_at: null,
           revoked_at: null,
@@ -65,29 +77,71 @@ export class EnrolmentError extends Error {
   override name = "EnrolmentError";
 }
 
-/** Spends a join token: returns the agent's id and its new credential, or throws EnrolmentError. */
+export interface EnrolmentRequest {
+  joinToken: string;
+  csrPem: string;
+  hostname: string;
+  /** How long the agent's certificate is valid; the agent renews it after two thirds. */
+  validitySeconds: number;
+}
+
+/**
+ * Spends a join token on a certificate for the key in the request; returns the agent's id and its
+ * certificate, or throws EnrolmentError (or CertificateRequestError for a malformed request).
+ * Within the token's lifetime, the same key may enrol again (the first reply may have been lost);
+ * any other key is refused, so a used token is worthless to whoever finds it.
+ */
 export async function enrolAgent(
   db: Db,
-  joinToken: string,
-  hostname: string,
-): Promise<{ agentId: string; credential: string }> {
-  const credential = secret("sac");
-  const agent = await db
+  ca: CertificateAuthority,
+  request: EnrolmentRequest,
+): Promise<{ agentId: string; certificatePem: string }> {
+  return db.transaction().execute(async (trx) => {
+    const agent = await trx
+      .selectFrom("agents")
+      .select(["id", "enrolled_at", "enrolled_key_sha256"])
+      .where("join_token_hash", "=", sha256(request.joinToken))
+      .where("join_token_expires_at", ">", sql<Date>`now()`)
+      .where("revoked_at", "is", null)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!agent) throw new EnrolmentError("join token is unknown, expired or revoked");
+    const issued = await ca.issueAgentCertificate(request.csrPem, agent.id, request.validitySeconds);
+    if (agent.enrolled_at !== null && !agent.enrolled_key_sha256?.equals(issued.keySha256)) {
+      throw new EnrolmentError("join token was already used by another key");
+    }
+    await trx
+      .updateTable("agents")
+      .set({
+        enrolled_key_sha256: issued.keySha256,
+        hostname: sanitizeText(request.hostname, 255),
+        enrolled_at: sql<Date>`coalesce(enrolled_at, now())`,
+        certificate_serial: issued.serial,
+        certificate_expires_at: issued.expiresAt,
+      })
+      .where("id", "=", agent.id)
+      .execute();
+    return { agentId: agent.id, certificatePem: issued.certificatePem };
+  });
+}
+
+/** Certifies a new key for an enrolled agent (it proved itself with its current certificate). */
+export async function renewAgentCertificate(
+  db: Db,
+  ca: CertificateAuthority,
+  agentId: string,
+  csrPem: string,
+  validitySeconds: number,
+): Promise<string> {
+  const issued = await ca.issueAgentCertificate(csrPem, agentId, validitySeconds);
+  const updated = await db
     .updateTable("agents")
-    .set({
-      join_token_hash: null,
-      join_token_expires_at: null,
-      credential_hash: sha256(credential),
-      hostname: sanitizeText(hostname, 255),
-      enrolled_at: sql<Date>`now()`,
-    })
-    .where("join_token_hash", "=", sha256(joinToken))
-    .where("join_token_expires_at", ">", sql<Date>`now()`)
+    .set({ certificate_serial: issued.serial, certificate_expires_at: issued.expiresAt })
+    .where("id", "=", agentId)
     .where("revoked_at", "is", null)
-    .returning("id")
     .executeTakeFirst();
-  if (!agent) throw new EnrolmentError("join token is unknown, expired or already used");
-  return { agentId: agent.id, credential };
+  if (updated.numUpdatedRows === 0n) throw new EnrolmentError("agent is unknown or revoked");
+  return issued.certificatePem;
 }
 
 export interface AuthenticatedAgent {

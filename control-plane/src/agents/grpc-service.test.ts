@@ -1,8 +1,8 @@
 // The agent channel's server side, over real gRPC, against a real control plane and database.
 import { randomBytes } from "node:crypto";
-import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import {
-  AgentServiceClient,
+  type AgentServiceClient,
   METADATA,
   Outcome,
   PROTOCOL_VERSION,
@@ -20,6 +20,13 @@ import { TEST_ACTOR as actor, seedService } from "../../../test-support/fixtures
 import { insertBuild } from "../builds/build-repository.js";
 import { notifyWorkAvailable } from "./work-notifier.js";
 import { createAgent } from "./enrolment.js";
+import { enrolTestAgent } from "../../../test-support/agent-identity.js";
+import { TEST_SECRET_KEY } from "../../../test-support/processes.js";
+import { agentServiceClient, register as registerWithToken } from "../../../agent/src/channel/channel.js";
+import { certificateRequest, fetchPinnedCa, generatePrivateKey } from "../../../agent/src/channel/certificates.js";
+import type { AgentIdentity } from "../../../agent/src/channel/identity-store.js";
+import { x509 } from "../pki/x509.js";
+import { KEY_ALGORITHM } from "../pki/x509.js";
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;
 
@@ -31,23 +38,18 @@ describe("agent channel (server side)", () => {
   let client: AgentServiceClient;
   let serviceId: string;
   let projectId: string;
-  let identity: { agentId: string; credential: string };
+  let identity: AgentIdentity;
+  const clients: AgentServiceClient[] = [];
 
-  const metadata = (overrides: Partial<Record<string, string>> = {}) => {
+  const metadata = (protocol = String(PROTOCOL_VERSION)) => {
     const md = new Metadata();
-    const values = {
-      [METADATA.agentId]: identity.agentId,
-      [METADATA.protocol]: String(PROTOCOL_VERSION),
-      [METADATA.authorization]: `Bearer ${identity.credential}`,
-      ...overrides,
-    };
-    for (const [key, value] of Object.entries(values)) if (value !== undefined) md.set(key, value);
+    md.set(METADATA.protocol, protocol);
     return md;
   };
 
-  function rpc<Req, Res>(method: Call<Req, Res>, request: Req, md = metadata()): Promise<Res> {
+  function rpc<Req, Res>(method: Call<Req, Res>, request: Req, md = metadata(), as = client): Promise<Res> {
     return new Promise((resolve, reject) =>
-      method.call(client, request, md, (error, response) => (error ? reject(error) : resolve(response))),
+      method.call(as, request, md, (error, response) => (error ? reject(error) : resolve(response))),
     );
   }
   const claim = (kinds = [WorkKind.WORK_KIND_BUILD, WorkKind.WORK_KIND_DEPLOY], idempotencyKey = "") =>
@@ -68,13 +70,13 @@ describe("agent channel (server side)", () => {
       (error: ServiceError) => status[error.code],
     );
 
-  async function register(joinToken: string) {
-    return new Promise<{ agentId: string; credential: string }>((resolve, reject) =>
-      client.register(
-        { joinToken, hostname: "test-host", protocolVersion: PROTOCOL_VERSION, agentVersion: "test" },
-        (error, response) => (error ? reject(error) : resolve(response)),
-      ),
-    );
+  /** Enrols an agent and makes it the one every following call comes from. */
+  async function becomeAgent(joinToken: string): Promise<AgentIdentity> {
+    const enrolled = await enrolTestAgent(controlPlane.grpcAddress, joinToken);
+    clients.push(enrolled.client);
+    client = enrolled.client;
+    identity = enrolled.identity;
+    return identity;
   }
 
   async function queueBuild() {
@@ -102,11 +104,11 @@ describe("agent channel (server side)", () => {
         HTTP_PORT: "0",
         GRPC_PORT: "0",
         REGISTRY_HOST: "registry.test:5000",
+        SLIPWAY_SECRET_KEY: TEST_SECRET_KEY,
         LOG_LEVEL: "silent",
       }),
       { migrate: false },
     );
-    client = new AgentServiceClient(controlPlane.grpcAddress, credentials.createInsecure());
     ({ projectId, serviceId } = await seedService(database.db, {
       name: "api",
       gitUrl: "https://example.invalid/acme/api.git",
@@ -114,50 +116,90 @@ describe("agent channel (server side)", () => {
       replicas: 2,
     }));
     const { joinToken } = await createAgent(database.db, actor, { name: "worker", capabilities: ["build", "deploy"] });
-    identity = await register(joinToken);
+    await becomeAgent(joinToken);
   });
 
   afterAll(async () => {
-    client?.close();
+    for (const c of clients) c.close();
     await controlPlane?.stop();
     await database?.drop();
   });
 
-  it("enrols with a join token exactly once, and stores only digests", async () => {
-    const { joinToken } = await createAgent(database.db, actor, { name: "once", capabilities: ["build"] });
-    const first = await register(joinToken);
-    expect(first.credential).toMatch(/^sac_/);
-    await expect(register(joinToken)).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
-    const row = await database.db
+  it("enrols a key it never sees, once per join token, and names the agent in its certificate", async () => {
+    const { joinToken, agent } = await createAgent(database.db, actor, { name: "once", capabilities: ["build"] });
+    const ca = await fetchPinnedCa(controlPlane.grpcAddress, joinToken.split(".")[1] as string);
+    const key = await generatePrivateKey();
+    const enrol = async (privateKeyPem: string) =>
+      registerWithToken(controlPlane.grpcAddress, ca, {
+        joinToken,
+        hostname: "test-host",
+        agentVersion: "test",
+        csrPem: await certificateRequest(privateKeyPem),
+      });
+    const first = await enrol(key);
+    expect(first.agentId).toBe(agent.id);
+    const certificate = new x509.X509Certificate(first.certificatePem);
+    expect(certificate.getExtension(x509.SubjectAlternativeNameExtension)?.names.toJSON()).toEqual([
+      { type: "url", value: `urn:slipway:agent:${agent.id}` },
+    ]);
+    // The reply was lost and the agent retries with its saved key: it gets a certificate again.
+    const retried = await enrol(key);
+    expect(retried.agentId).toBe(agent.id);
+    // Anyone else holding the spent token gets nothing.
+    await expect(enrol(await generatePrivateKey())).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
+    const row = await database.db.selectFrom("agents").selectAll().where("id", "=", agent.id).executeTakeFirstOrThrow();
+    expect(row.enrolled_at).not.toBeNull();
+    expect(row.certificate_serial).toMatch(/^[0-9a-f]+$/);
+    expect(JSON.stringify(row)).not.toContain(joinToken.slice(4, 40));
+    // A request that is not a certificate request changes nothing.
+    const { joinToken: other } = await createAgent(database.db, actor, { name: "garbled", capabilities: ["build"] });
+    await expect(
+      registerWithToken(controlPlane.grpcAddress, ca, {
+        joinToken: other,
+        hostname: "h",
+        agentVersion: "t",
+        csrPem: "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----",
+      }),
+    ).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    const garbled = await database.db
       .selectFrom("agents")
-      .selectAll()
-      .where("id", "=", first.agentId)
+      .select("enrolled_at")
+      .where("name", "=", "garbled")
       .executeTakeFirstOrThrow();
-    expect(row.join_token_hash).toBeNull();
-    expect(JSON.stringify(row)).not.toContain(first.credential);
+    expect(garbled.enrolled_at).toBeNull();
   });
 
-  it("refuses calls without a valid credential or with another protocol version", async () => {
-    expect(await codeOf(rpc(client.claim as Call<unknown, unknown>, { kinds: [] }, new Metadata()))).toBe(
-      "FAILED_PRECONDITION",
-    );
-    expect(
-      await codeOf(
-        rpc(
-          client.claim as Call<unknown, unknown>,
-          { kinds: [] },
-          metadata({ [METADATA.authorization]: "Bearer sac_wrong" }),
-        ),
-      ),
-    ).toBe("UNAUTHENTICATED");
-    expect(
-      await codeOf(
-        rpc(client.claim as Call<unknown, unknown>, { kinds: [] }, metadata({ [METADATA.agentId]: "not-a-uuid" })),
-      ),
-    ).toBe("UNAUTHENTICATED");
-    expect(
-      await codeOf(rpc(client.claim as Call<unknown, unknown>, { kinds: [] }, metadata({ [METADATA.protocol]: "2" }))),
-    ).toBe("FAILED_PRECONDITION");
+  it("refuses calls without a certificate from its CA, or with another protocol version", async () => {
+    const claimAs = (as: AgentServiceClient, md = metadata()) =>
+      codeOf(rpc(client.claim as Call<unknown, unknown>, { kinds: [] }, md, as));
+    // TLS to the right server, but no client certificate.
+    const anonymous = agentServiceClient(controlPlane.grpcAddress, { caCertificatePem: identity.caCertificatePem });
+    clients.push(anonymous);
+    expect(await claimAs(anonymous)).toBe("UNAUTHENTICATED");
+    // A certificate naming this very agent, from a CA of someone else's.
+    const keys = await crypto.subtle.generateKey(KEY_ALGORITHM, true, ["sign", "verify"]);
+    const forged = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: "01",
+      name: "CN=slipway-agent",
+      keys,
+      signingAlgorithm: KEY_ALGORITHM,
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + 3_600_000),
+      extensions: [
+        new x509.SubjectAlternativeNameExtension([{ type: "url", value: `urn:slipway:agent:${identity.agentId}` }]),
+      ],
+    });
+    const pkcs8 = Buffer.from(await crypto.subtle.exportKey("pkcs8", keys.privateKey)).toString("base64");
+    const impostor = agentServiceClient(controlPlane.grpcAddress, {
+      caCertificatePem: identity.caCertificatePem,
+      certificatePem: forged.toString("pem"),
+      privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${pkcs8}\n-----END PRIVATE KEY-----\n`,
+    });
+    clients.push(impostor);
+    expect(await claimAs(impostor)).not.toBe("OK");
+    expect(await claimAs(client)).toBe("OK");
+    expect(await claimAs(client, metadata("2"))).toBe("FAILED_PRECONDITION");
+    expect(await claimAs(client, new Metadata())).toBe("FAILED_PRECONDITION");
   });
 
   it("wakes a connected agent's session stream when work is queued", async () => {
@@ -376,6 +418,40 @@ describe("agent channel (server side)", () => {
 
     expect((await post("revoke")).status).toBe(200);
     expect(await codeOf(claim([WorkKind.WORK_KIND_BUILD]))).toBe("UNAUTHENTICATED");
+    // Nor can it renew its way back in.
+    const renew = rpc(client.renewCertificate as Call<unknown, unknown>, {
+      csrPem: await certificateRequest(await generatePrivateKey()),
+    });
+    expect(await codeOf(renew)).toBe("UNAUTHENTICATED");
+  });
+
+  it("renews an agent's certificate for a new key; the new certificate names the same agent", async () => {
+    const { joinToken } = await createAgent(database.db, actor, { name: "renewer", capabilities: ["build"] });
+    const before = await becomeAgent(joinToken);
+    const privateKeyPem = await generatePrivateKey();
+    const { certificatePem } = await rpc(
+      client.renewCertificate as Call<{ csrPem: string }, { certificatePem: string }>,
+      { csrPem: await certificateRequest(privateKeyPem) },
+    );
+    const oldCert = new x509.X509Certificate(before.certificatePem);
+    const newCert = new x509.X509Certificate(certificatePem);
+    expect(newCert.serialNumber).not.toBe(oldCert.serialNumber);
+    expect(newCert.getExtension(x509.SubjectAlternativeNameExtension)?.names.toJSON()).toEqual([
+      { type: "url", value: `urn:slipway:agent:${before.agentId}` },
+    ]);
+    const renewed = agentServiceClient(controlPlane.grpcAddress, { ...before, privateKeyPem, certificatePem });
+    clients.push(renewed);
+    expect(await codeOf(rpc(client.claim as Call<unknown, unknown>, { kinds: [] }, metadata(), renewed))).toBe("OK");
+    const row = await database.db
+      .selectFrom("agents")
+      .select("certificate_serial")
+      .where("id", "=", before.agentId)
+      .executeTakeFirstOrThrow();
+    expect(row.certificate_serial).toBe(newCert.serialNumber);
+    // Garbage instead of a request is refused with a reason, and changes nothing.
+    expect(await codeOf(rpc(client.renewCertificate as Call<unknown, unknown>, { csrPem: "hello" }))).toBe(
+      "INVALID_ARGUMENT",
+    );
   });
 
   it("reports what it does in Prometheus format, to authenticated scrapers only", async () => {
@@ -391,7 +467,7 @@ describe("agent channel (server side)", () => {
 
   it("takes work given back by a restarted agent straight back to the queue, for its holder only", async () => {
     const { joinToken } = await createAgent(database.db, actor, { name: "releaser", capabilities: ["build"] });
-    identity = await register(joinToken);
+    await becomeAgent(joinToken);
     const build = await queueBuild();
     const { work } = await claim([WorkKind.WORK_KIND_BUILD]);
     const ref = work?.ref as WorkRef;

@@ -4,6 +4,7 @@
 import { status, type Metadata, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
 import type { FastifyBaseLogger } from "fastify";
 import {
+  AGENT_CERTIFICATE_URI_PREFIX,
   METADATA,
   Outcome,
   PROTOCOL_VERSION,
@@ -43,7 +44,8 @@ import {
   renewDeployLeases,
   type DeployItemOutcome,
 } from "../deployments/deployment-repository.js";
-import { enrolAgent, EnrolmentError, type AuthenticatedAgent } from "./enrolment.js";
+import { enrolAgent, EnrolmentError, renewAgentCertificate, type AuthenticatedAgent } from "./enrolment.js";
+import { CertificateRequestError, type CertificateAuthority } from "../pki/certificate-authority.js";
 import type { AgentAuthenticator } from "./agent-authenticator.js";
 import { RpcError, invalidArgument, unauthenticated } from "./grpc-errors.js";
 import { UUID_PATTERN, sanitizeText } from "../http/patterns.js";
@@ -56,6 +58,9 @@ import type { Metrics } from "../metrics/metrics.js";
 
 export interface AgentServiceDeps {
   db: Db;
+  ca: CertificateAuthority;
+  /** How long an agent's certificate is valid. */
+  agentCertificateSeconds: number;
   authenticator: AgentAuthenticator;
   metrics: Metrics;
   github: GitHubApi;
@@ -71,6 +76,15 @@ const DIGEST = /^sha256:[0-9a-f]{64}$/;
 function metadataValue(metadata: Metadata, key: string): string | undefined {
   const value = metadata.get(key)[0];
   return typeof value === "string" ? value : undefined;
+}
+
+/** The agent id in a certificate's `URI:urn:slipway:agent:<id>` subject alternative name. */
+function agentIdFromCertificate(subjectAltName: string | undefined): string | undefined {
+  for (const name of subjectAltName?.split(", ") ?? []) {
+    const uri = name.startsWith("URI:") ? name.slice("URI:".length) : "";
+    if (uri.startsWith(AGENT_CERTIFICATE_URI_PREFIX)) return uri.slice(AGENT_CERTIFICATE_URI_PREFIX.length);
+  }
+  return undefined;
 }
 
 function checkProtocol(metadata: Metadata): void {
@@ -96,14 +110,19 @@ function checkRef(ref: WorkRef | undefined): { kind: WorkKind; id: string; lease
 export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
   const { db, hub, log, leaseSeconds } = deps;
 
-  async function authenticate(metadata: Metadata): Promise<AuthenticatedAgent> {
-    checkProtocol(metadata);
-    const agentId = metadataValue(metadata, METADATA.agentId);
-    const authorization = metadataValue(metadata, METADATA.authorization);
-    const credential = authorization?.startsWith("Bearer ") ? authorization.slice("Bearer ".length) : undefined;
-    if (!agentId || !credential) throw unauthenticated("agent id and credential are required");
-    const agent = await deps.authenticator.authenticate(agentId, credential);
-    if (!agent) throw unauthenticated("unknown agent, wrong credential, or agent revoked");
+  /**
+   * The caller is the agent its client certificate names. TLS has verified the certificate against
+   * the CA (and its validity period); a call without one, or with one the CA did not issue, has no
+   * peer certificate here. The agent must also still exist unrevoked.
+   */
+  async function authenticate(
+    call: Pick<ServerUnaryCall<unknown, unknown>, "metadata" | "getAuthContext">,
+  ): Promise<AuthenticatedAgent> {
+    checkProtocol(call.metadata);
+    const agentId = agentIdFromCertificate(call.getAuthContext().sslPeerCertificate?.subjectaltname);
+    if (!agentId) throw unauthenticated("a client certificate issued by this control plane is required");
+    const agent = await deps.authenticator.authenticate(agentId);
+    if (!agent) throw unauthenticated("this agent is revoked or unknown; enrol it again with a new join token");
     return agent;
   }
 
@@ -113,7 +132,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
     handler: (request: Req, agent: AuthenticatedAgent) => Promise<Res>,
   ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
     return (call, callback) => {
-      authenticate(call.metadata)
+      authenticate(call)
         .then((agent) => handler(call.request, agent))
         .then(
           (response) => callback(null, response),
@@ -125,6 +144,8 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
   function toServiceError(name: string, error: unknown) {
     if (error instanceof RpcError) return error;
     if (error instanceof LeaseLostError) return new RpcError(status.FAILED_PRECONDITION, error.message);
+    if (error instanceof EnrolmentError) return unauthenticated(error.message);
+    if (error instanceof CertificateRequestError) return invalidArgument(error.message);
     log.error({ err: error, rpc: name }, "agent rpc failed");
     return new RpcError(status.INTERNAL, `${name} failed on the control plane; retry`);
   }
@@ -221,7 +242,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
 
   return {
     register: (call, callback) => {
-      const { joinToken, hostname, protocolVersion } = call.request;
+      const { joinToken, hostname, protocolVersion, csrPem } = call.request;
       if (protocolVersion !== PROTOCOL_VERSION) {
         callback(
           new RpcError(
@@ -235,20 +256,43 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
         callback(invalidArgument("join_token is required"));
         return;
       }
-      enrolAgent(db, joinToken, hostname || "unknown").then(
+      if (!csrPem) {
+        callback(invalidArgument("csr_pem is required"));
+        return;
+      }
+      enrolAgent(db, deps.ca, {
+        joinToken,
+        csrPem,
+        hostname: hostname || "unknown",
+        validitySeconds: deps.agentCertificateSeconds,
+      }).then(
         (result) => {
           log.info({ agentId: result.agentId, hostname }, "agent enrolled");
-          callback(null, { agentId: result.agentId, credential: result.credential });
+          callback(null, {
+            agentId: result.agentId,
+            certificatePem: result.certificatePem,
+            caCertificatePem: deps.ca.certificatePem,
+          });
         },
-        (error: unknown) =>
-          callback(
-            error instanceof EnrolmentError ? unauthenticated(error.message) : toServiceError("Register", error),
-          ),
+        (error: unknown) => callback(toServiceError("Register", error)),
       );
     },
 
+    renewCertificate: unary("RenewCertificate", async (request, agent) => {
+      if (!request.csrPem) throw invalidArgument("csr_pem is required");
+      const certificatePem = await renewAgentCertificate(
+        db,
+        deps.ca,
+        agent.id,
+        request.csrPem,
+        deps.agentCertificateSeconds,
+      );
+      log.info({ agentId: agent.id }, "agent certificate renewed");
+      return { certificatePem };
+    }),
+
     session: (call) => {
-      authenticate(call.metadata).then(
+      authenticate(call).then(
         (agent) => {
           hub.attach(agent.id, agent.capabilities, call.request.slots, call);
           // Tell the agent to look once now, in case work arrived while it was away.

@@ -19,6 +19,9 @@ const AgentView = Type.Object({
   lastSeenAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
   revokedAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
   drainedAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+  /** The newest certificate issued to the agent (at enrolment or rotation). */
+  certificateSerial: Type.Union([Type.String(), Type.Null()]),
+  certificateExpiresAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
 });
 
 const agentView = (a: Agent): Static<typeof AgentView> => ({
@@ -32,6 +35,8 @@ const agentView = (a: Agent): Static<typeof AgentView> => ({
   lastSeenAt: a.last_seen_at ? a.last_seen_at.toISOString() : null,
   revokedAt: a.revoked_at ? a.revoked_at.toISOString() : null,
   drainedAt: a.drained_at ? a.drained_at.toISOString() : null,
+  certificateSerial: a.certificate_serial,
+  certificateExpiresAt: a.certificate_expires_at ? a.certificate_expires_at.toISOString() : null,
 });
 
 export const agentRoutes: FastifyPluginAsyncTypebox<{ db: Db; onAgentChanged: (agentId: string) => void }> = async (

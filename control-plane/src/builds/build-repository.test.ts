@@ -3,8 +3,7 @@ import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test-support/database.js";
-import { TEST_ACTOR as actor, seedService } from "../../../test-support/fixtures.js";
-import { createAgent } from "../agents/enrolment.js";
+import { seedAgents, seedService } from "../../../test-support/fixtures.js";
 import {
   LeaseLostError,
   advanceBuild,
@@ -19,14 +18,12 @@ import { extendLiveLeases, leaseKey } from "../leases/leases.js";
 describe("build repository", () => {
   let database: TestDatabase;
   let serviceId: string;
-  const agents: string[] = [];
+  let agents: string[] = [];
 
   beforeAll(async () => {
     database = await createTestDatabase();
     ({ serviceId } = await seedService(database.db));
-    for (let i = 0; i < 20; i++) {
-      agents.push((await createAgent(database.db, actor, { name: `agent-${i}`, capabilities: ["build"] })).agent.id);
-    }
+    agents = await seedAgents(database.db, 20);
   });
 
   afterAll(() => database.drop());

@@ -44,6 +44,13 @@ export interface ProjectsTable {
   created_at: CreatedAt;
 }
 
+export interface CertificateAuthorityTable {
+  id: Generated<number>;
+  certificate_pem: string;
+  private_key_enc: Buffer;
+  created_at: CreatedAt;
+}
+
 export interface GithubAppsTable {
   id: ColumnType<string, number | string, never>;
   slug: string;
@@ -141,7 +148,9 @@ export interface AgentsTable {
   slots: Generated<number>;
   join_token_hash: Buffer | null;
   join_token_expires_at: Timestamp | null;
-  credential_hash: Buffer | null;
+  enrolled_key_sha256: Buffer | null;
+  certificate_serial: string | null;
+  certificate_expires_at: Timestamp | null;
   hostname: string | null;
   enrolled_at: Timestamp | null;
   revoked_at: Timestamp | null;
@@ -253,6 +262,7 @@ export interface Database {
   projects: ProjectsTable;
   services: ServicesTable;
   agents: AgentsTable;
+  certificate_authority: CertificateAuthorityTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_rejections: WebhookRejectionsTable;
   builds: BuildsTable;

@@ -4,7 +4,6 @@
 import type { Config } from "../config.js";
 import type { Db } from "../db/database.js";
 import { SecretBox } from "../crypto/secret-box.js";
-import { HttpError } from "../http/errors.js";
 
 export interface AppCredentials {
   appId: number;
@@ -48,13 +47,13 @@ interface Snapshot {
 export class GitHubAppStore {
   private snapshot: Snapshot | undefined;
   private loading: Promise<Snapshot> | undefined;
-  private readonly box: SecretBox | undefined;
+  private readonly box: SecretBox;
 
   constructor(
     private readonly db: Db,
     private readonly config: GitHubConfig,
   ) {
-    this.box = config.SLIPWAY_SECRET_KEY ? new SecretBox(config.SLIPWAY_SECRET_KEY) : undefined;
+    this.box = new SecretBox(config.SLIPWAY_SECRET_KEY);
   }
 
   /** The app to act as, or undefined when none is configured yet. */
@@ -67,15 +66,8 @@ export class GitHubAppStore {
     return (await this.load()).webhookSecrets;
   }
 
-  /** Whether credentials from the manifest flow can be stored (they are sealed with SLIPWAY_SECRET_KEY). */
-  canStoreCredentials(): boolean {
-    return this.box !== undefined;
-  }
-
   /** Stores the app GitHub created from our manifest. */
   async saveFromManifest(conversion: ManifestConversion, createdBy: string): Promise<void> {
-    if (!this.box)
-      throw new HttpError(409, "set SLIPWAY_SECRET_KEY before creating a GitHub App: its key is stored encrypted");
     const box = this.box;
     await this.db
       .insertInto("github_apps")
@@ -125,25 +117,23 @@ export class GitHubAppStore {
         source: "environment",
       };
     }
-    if (this.box) {
-      const row = await this.db
-        .selectFrom("github_apps")
-        .selectAll()
-        .orderBy("created_at", "desc")
-        .limit(1)
-        .executeTakeFirst();
-      if (row) {
-        const webhookSecret = this.box.open(row.webhook_secret_enc);
-        if (webhookSecret) webhookSecrets.push(webhookSecret);
-        credentials ??= {
-          appId: Number(row.id),
-          privateKey: this.box.open(row.private_key_enc),
-          clientId: row.client_id,
-          clientSecret: this.box.open(row.client_secret_enc),
-          slug: row.slug,
-          source: "database",
-        };
-      }
+    const row = await this.db
+      .selectFrom("github_apps")
+      .selectAll()
+      .orderBy("created_at", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    if (row) {
+      const webhookSecret = this.box.open(row.webhook_secret_enc);
+      if (webhookSecret) webhookSecrets.push(webhookSecret);
+      credentials ??= {
+        appId: Number(row.id),
+        privateKey: this.box.open(row.private_key_enc),
+        clientId: row.client_id,
+        clientSecret: this.box.open(row.client_secret_enc),
+        slug: row.slug,
+        source: "database",
+      };
     }
     return { at: Date.now(), credentials, webhookSecrets };
   }

@@ -16,12 +16,6 @@ import { upsertRepositories } from "./installation-events.js";
 import { consumeState, createState } from "./oauth-states.js";
 import { TEXT_PATTERN } from "../http/patterns.js";
 
-function requireSecretKey(store: GitHubAppStore): void {
-  if (!store.canStoreCredentials()) {
-    throw new HttpError(409, "set SLIPWAY_SECRET_KEY first: the GitHub App's private key is stored encrypted with it");
-  }
-}
-
 export interface SetupRouteOptions {
   db: Db;
   store: GitHubAppStore;
@@ -53,7 +47,6 @@ export const githubSetupRoutes: FastifyPluginAsyncTypebox<SetupRouteOptions> = a
     },
     async (request, reply) => {
       const { organization, name } = request.query;
-      requireSecretKey(store);
       const stateValue = await createState(db, "manifest", request.actor);
       const path = organization ? `/organizations/${organization}/settings/apps/new` : "/settings/apps/new";
       const action = `${web}${path}?state=${stateValue}`;
@@ -69,7 +62,6 @@ export const githubSetupRoutes: FastifyPluginAsyncTypebox<SetupRouteOptions> = a
     { schema: { tags: ["github"], querystring: Type.Object({ code, state }) } },
     async (request, reply) => {
       // Checked before the one-time code is spent: GitHub hands the app's key over only once.
-      requireSecretKey(store);
       await consumeState(db, "manifest", request.actor, request.query.state);
       const conversion = await api.convertManifest(request.query.code);
       await store.saveFromManifest(conversion, request.actor.label);
