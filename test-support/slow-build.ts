@@ -16,6 +16,8 @@ import {
   type ControlPlaneProcess,
 } from "./processes.js";
 import { BASE_IMAGE, REGISTRY_HOST } from "./registry.js";
+import { freePort } from "./host.js";
+import { startPartitionProxy, type PartitionProxy } from "./partition-proxy.js";
 
 export interface Build {
   id: string;
@@ -40,6 +42,13 @@ export interface SlowBuildStack {
   agentEnv: Record<string, string>;
   /** The (spent) join token the agent enrolled with. */
   joinToken: string;
+  /** Between the agent and the first control plane, when asked for (`partitionable`). */
+  proxy: PartitionProxy | undefined;
+  /**
+   * Kills a control plane (SIGKILL: no goodbye) and starts it again on the same ports, so agents
+   * and API clients find it where it was.
+   */
+  restartControlPlane(index: number): Promise<void>;
   serviceId: string;
   close(): Promise<void>;
 }
@@ -48,6 +57,10 @@ export async function startSlowBuildStack(options: {
   controlPlanes?: number;
   controlPlaneEnv?: Record<string, string>;
   agentEnv?: Record<string, string>;
+  /** The build's RUN step; by default `echo step-started && <sleeper>`, which never ends by itself. */
+  runStep?: string;
+  /** Route the agent through a PartitionProxy. */
+  partitionable?: boolean;
 }): Promise<SlowBuildStack> {
   const token = randomBytes(32).toString("hex");
   const webhookSecret = randomBytes(24).toString("hex");
@@ -66,23 +79,34 @@ export async function startSlowBuildStack(options: {
   cleanups.push(() => git.close());
   const repo = await createRepo(gitRoot, "slow");
   const headSha = await repo.commit(
-    { Containerfile: `FROM ${BASE_IMAGE}\nRUN echo step-started && ${sleeper}\n` },
+    { Containerfile: `FROM ${BASE_IMAGE}\nRUN ${options.runStep ?? `echo step-started && ${sleeper}`}\n` },
     "Slow",
   );
 
   const controlPlanes: ControlPlaneProcess[] = [];
+  const controlPlaneEnvs: Record<string, string>[] = [];
   for (let i = 0; i < (options.controlPlanes ?? 1); i++) {
-    const controlPlane = await startControlPlaneProcess({
+    // Fixed ports, so a restarted control plane is found where it was.
+    const env = {
       DATABASE_URL: database.url,
       REDIS_URL: "redis://127.0.0.1:6379",
       SLIPWAY_BOOTSTRAP_TOKEN: token,
       GITHUB_WEBHOOK_SECRET: webhookSecret,
       REGISTRY_HOST,
+      HTTP_PORT: String(await freePort()),
+      GRPC_PORT: String(await freePort()),
       ...options.controlPlaneEnv,
-    });
-    controlPlanes.push(controlPlane);
-    cleanups.push(() => controlPlane.stop());
+    };
+    controlPlaneEnvs.push(env);
+    controlPlanes.push(await startControlPlaneProcess(env));
   }
+  cleanups.push(async () => {
+    for (const controlPlane of controlPlanes) await controlPlane.stop();
+  });
+  const proxy = options.partitionable
+    ? await startPartitionProxy((controlPlanes[0] as ControlPlaneProcess).grpcAddress)
+    : undefined;
+  if (proxy) cleanups.push(() => proxy.close());
   const apis = controlPlanes.map((cp) => apiClient(cp.httpUrl, token));
   const api = apis[0] as ApiClient;
   const { joinToken } = await api.ok<{ joinToken: string }>("POST", "/api/agents", {
@@ -90,7 +114,7 @@ export async function startSlowBuildStack(options: {
     capabilities: ["build"],
   });
   const agentEnv = {
-    SLIPWAY_SERVER: (controlPlanes[0] as ControlPlaneProcess).grpcAddress,
+    SLIPWAY_SERVER: proxy?.address ?? (controlPlanes[0] as ControlPlaneProcess).grpcAddress,
     SLIPWAY_STATE_DIR: stateDir,
     SLIPWAY_WORK_KINDS: "build",
     ...options.agentEnv,
@@ -117,7 +141,15 @@ export async function startSlowBuildStack(options: {
     agent,
     agentEnv,
     joinToken,
+    proxy,
     serviceId,
+    async restartControlPlane(index) {
+      const old = controlPlanes[index] as ControlPlaneProcess;
+      const exited = new Promise((resolve) => old.process.once("exit", resolve));
+      old.process.kill("SIGKILL");
+      await exited;
+      controlPlanes[index] = await startControlPlaneProcess(controlPlaneEnvs[index] as Record<string, string>);
+    },
     async close() {
       await stack.agent.stop();
       for (const cleanup of cleanups.reverse()) await cleanup();

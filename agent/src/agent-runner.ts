@@ -30,6 +30,12 @@ interface RunningWork {
   done: Promise<void>;
   /** How long a lease lasts, learnt from the claim; heartbeats go out at a third of it. */
   leaseMs: number;
+  /**
+   * When the lease runs out unless renewed (performance.now() time). Past it, the control plane may
+   * have given the work to someone else, so the agent stops it on its own: cut off from the control
+   * plane, it must not keep running work that is no longer its.
+   */
+  leaseDeadline: number;
 }
 
 /** One claim of one work item: the same build claimed again after a re-queue is another claim. */
@@ -70,7 +76,10 @@ export class AgentRunner {
     await this.stopLeftovers();
     const signal = this.stopController.signal;
     // Ticks often; heartbeat() decides whether a renewal is due (leases may be shorter than the tick).
-    const heartbeat = setInterval(() => void this.heartbeatIfDue(), 250);
+    const heartbeat = setInterval(() => {
+      this.stopWorkWithExpiredLeases();
+      void this.heartbeatIfDue();
+    }, 250);
     const poll = setInterval(() => this.poke(), this.config.POLL_SECONDS * 1000);
     const renewing = keepCertificateFresh(this.identity, this.channel, this.config.SLIPWAY_STATE_DIR, this.log, signal);
     try {
@@ -188,7 +197,13 @@ export class AgentRunner {
     const ref = work.ref as WorkRef;
     const controller = new AbortController();
     const leaseMs = work.leaseExpiresAt ? Math.max(1000, work.leaseExpiresAt.getTime() - Date.now()) : 60_000;
-    const entry: RunningWork = { ref, controller, done: Promise.resolve(), leaseMs };
+    const entry: RunningWork = {
+      ref,
+      controller,
+      done: Promise.resolve(),
+      leaseMs,
+      leaseDeadline: performance.now() + leaseMs,
+    };
     const key = claimKey(ref);
     this.running.set(key, entry);
     void this.heldWork.add(ref);
@@ -331,16 +346,35 @@ export class AgentRunner {
     }
   }
 
+  /** Work whose lease ran out without a renewal is stopped, and nothing more is written for it. */
+  private stopWorkWithExpiredLeases(): void {
+    const now = performance.now();
+    for (const work of this.running.values()) {
+      if (now < work.leaseDeadline || work.controller.signal.aborted) continue;
+      this.log.warn("lease expired without renewal; stopping the work", {
+        id: work.ref.id,
+        attempt: work.ref.attempt,
+      });
+      work.controller.abort(new LeaseLost("the lease expired before the control plane could renew it"));
+    }
+  }
+
   private async heartbeat(): Promise<void> {
     const held = [...this.running.values()].map((w) => w.ref);
     if (held.length === 0) return;
+    // The control plane renews from the moment it receives the heartbeat, which is after this.
+    const sentAt = performance.now();
     try {
       const { verdicts } = await this.channel.heartbeat({ held });
       for (const verdict of verdicts) {
-        if (verdict.verdict === Verdict.VERDICT_CONTINUE || !verdict.work) continue;
+        if (!verdict.work) continue;
         // Matched by lease too: a verdict on an old claim must not stop a newer claim of the same work.
         const work = this.running.get(claimKey(verdict.work));
         if (!work) continue;
+        if (verdict.verdict === Verdict.VERDICT_CONTINUE) {
+          work.leaseDeadline = sentAt + work.leaseMs;
+          continue;
+        }
         this.log.warn("control plane says stop", {
           id: verdict.work.id,
           verdict: verdict.verdict,
