@@ -12,6 +12,7 @@ import {
   type Work,
   type WorkRef,
 } from "@slipway/proto";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test-support/database.js";
 import { loadConfig } from "../config.js";
@@ -27,6 +28,8 @@ import { certificateRequest, fetchPinnedCa, generatePrivateKey } from "../../../
 import type { AgentIdentity } from "../../../agent/src/channel/identity-store.js";
 import { x509 } from "../pki/x509.js";
 import { KEY_ALGORITHM } from "../pki/x509.js";
+import { AgentChannel } from "../../../agent/src/channel/channel.js";
+import { LogShipper } from "../../../agent/src/logs/log-shipper.js";
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;
 
@@ -484,5 +487,185 @@ describe("agent channel (server side)", () => {
     expect(await codeOf(release(ref))).toBe("FAILED_PRECONDITION");
     const again = await claim([WorkKind.WORK_KIND_BUILD]);
     expect(again.work?.ref).toMatchObject({ id: build.id, attempt: 2 });
+  });
+
+  // ---- faults: cancels in every phase, repeated messages, a failing database ------------------
+
+  const cancelViaApi = (buildId: string) =>
+    fetch(`${controlPlane.httpUrl}/api/builds/${buildId}/cancel`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${"t".repeat(32)}` },
+    });
+  const buildRow = (id: string) =>
+    database.db.selectFrom("builds").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+  const terminalEntries = async (id: string) =>
+    (
+      await database.db
+        .selectFrom("build_status_history")
+        .select("to_status")
+        .where("build_id", "=", id)
+        .where("to_status", "in", ["completed", "failed", "cancelled"])
+        .execute()
+    ).length;
+
+  /** A fresh agent that claims exactly `buildId` (earlier tests may have left other builds queued). */
+  async function claimOnly(buildId: string): Promise<WorkRef> {
+    for (;;) {
+      const { work } = await claim([WorkKind.WORK_KIND_BUILD]);
+      if (!work?.ref) throw new Error(`build ${buildId} was not claimable`);
+      if (work.ref.id === buildId) return work.ref;
+      await complete({ work: work.ref, outcome: Outcome.OUTCOME_FAILED, error: "not this test's build" });
+    }
+  }
+
+  it("cancels a build in every phase: queued, claimed, cloning, building and pushing", async () => {
+    const { joinToken } = await createAgent(database.db, actor, { name: "canceller", capabilities: ["build"] });
+    await becomeAgent(joinToken);
+    const queued = await queueBuild();
+    expect((await cancelViaApi(queued.id)).status).toBe(202);
+    expect(await buildRow(queued.id)).toMatchObject({ status: "cancelled", claimed_by: null });
+
+    const phases = [[], [WorkPhase.WORK_PHASE_CLONING]];
+    phases.push([...(phases[1] as WorkPhase[]), WorkPhase.WORK_PHASE_BUILDING]);
+    phases.push([...(phases[2] as WorkPhase[]), WorkPhase.WORK_PHASE_PUSHING]);
+    for (const reached of phases) {
+      const build = await queueBuild();
+      const ref = await claimOnly(build.id);
+      for (const phase of reached) await report(ref, phase);
+      expect((await cancelViaApi(build.id)).status).toBe(202);
+      // The heartbeat carries the cancel (the stream does too, when the agent has one open).
+      const { verdicts } = await heartbeat([ref]);
+      expect(verdicts).toEqual([expect.objectContaining({ verdict: Verdict.VERDICT_CANCEL })]);
+      await complete({ work: ref, outcome: Outcome.OUTCOME_CANCELLED, error: "cancelled by a user" });
+      expect(await buildRow(build.id)).toMatchObject({ status: "cancelled", status_reason: "cancelled by a user" });
+      expect(await terminalEntries(build.id)).toBe(1);
+    }
+  });
+
+  it("gives a cancel racing a claim or a completion exactly one outcome", async () => {
+    const { joinToken } = await createAgent(database.db, actor, { name: "racer", capabilities: ["build"] });
+    await becomeAgent(joinToken);
+    for (let round = 0; round < 10; round++) {
+      // Cancel against claim: either the build is cancelled before anyone runs it, or the agent
+      // holds it and is told to cancel.
+      const queued = await queueBuild();
+      const [cancelled, claimed] = await Promise.all([cancelViaApi(queued.id), claim([WorkKind.WORK_KIND_BUILD])]);
+      expect(cancelled.status).toBe(202);
+      if (claimed.work?.ref?.id === queued.id) {
+        const { verdicts } = await heartbeat([claimed.work.ref]);
+        expect(verdicts[0]?.verdict).toBe(Verdict.VERDICT_CANCEL);
+        await complete({ work: claimed.work.ref, outcome: Outcome.OUTCOME_CANCELLED, error: "cancelled" });
+      } else if (claimed.work?.ref) {
+        await complete({ work: claimed.work.ref, outcome: Outcome.OUTCOME_FAILED, error: "not this test's build" });
+      }
+      expect((await buildRow(queued.id)).status).toBe("cancelled");
+      expect(await terminalEntries(queued.id)).toBe(1);
+
+      // Cancel against completion: whichever lands first decides, and only one terminal write exists.
+      const running = await queueBuild();
+      const ref = await claimOnly(running.id);
+      await report(ref, WorkPhase.WORK_PHASE_PUSHING);
+      const [cancel, completion] = await Promise.all([
+        cancelViaApi(running.id),
+        codeOf(
+          complete({
+            work: ref,
+            outcome: Outcome.OUTCOME_SUCCEEDED,
+            result: { $case: "build", value: { imageRef: "ignored", imageDigest: DIGEST } },
+          }),
+        ),
+      ]);
+      expect(completion).toBe("OK");
+      expect([202, 409]).toContain(cancel.status);
+      expect((await buildRow(running.id)).status).toBe("completed");
+      expect(await terminalEntries(running.id)).toBe(1);
+      // A cancel arriving after the end is refused, and so is a second terminal write.
+      expect((await cancelViaApi(running.id)).status).toBe(409);
+      expect(await codeOf(complete({ work: ref, outcome: Outcome.OUTCOME_CANCELLED, error: "late" }))).toBe(
+        "FAILED_PRECONDITION",
+      );
+    }
+  });
+
+  it("stores repeated and out-of-order log chunks once each, in order, and ignores stale phase reports", async () => {
+    const { joinToken } = await createAgent(database.db, actor, { name: "repeater", capabilities: ["build"] });
+    await becomeAgent(joinToken);
+    const build = await queueBuild();
+    const ref = await claimOnly(build.id);
+    await report(ref, WorkPhase.WORK_PHASE_CLONING);
+    await report(ref, WorkPhase.WORK_PHASE_BUILDING);
+    for (const [seq, text] of [
+      [1, "one\n"],
+      [2, "two\n"],
+      [2, "two\n"],
+      [4, "four\n"],
+      [3, "three\n"],
+      [1, "one\n"],
+    ] as const) {
+      expect((await appendLog(ref, seq, text)).ackedSeq).toBe(seq);
+    }
+    // A phase already passed, and the same phase again, change nothing.
+    await report(ref, WorkPhase.WORK_PHASE_CLONING);
+    await report(ref, WorkPhase.WORK_PHASE_BUILDING);
+    expect((await buildRow(build.id)).status).toBe("building");
+    const history = await database.db
+      .selectFrom("build_status_history")
+      .select("to_status")
+      .where("build_id", "=", build.id)
+      .orderBy("id")
+      .execute();
+    expect(history.map((h) => h.to_status)).toEqual(["pending", "claimed", "cloning", "building"]);
+    const res = await fetch(`${controlPlane.httpUrl}/api/builds/${build.id}/logs`, {
+      headers: { authorization: `Bearer ${"t".repeat(32)}` },
+    });
+    const { chunks } = (await res.json()) as { chunks: { seq: number; text: string }[] };
+    expect(chunks.map((c) => c.seq)).toEqual([1, 2, 3, 4]);
+    expect(chunks.map((c) => c.text).join("")).toBe("one\ntwo\nthree\nfour\n");
+    await complete({ work: ref, outcome: Outcome.OUTCOME_FAILED, error: "done" });
+  });
+
+  it("answers a database error on log append with an error the agent retries; nothing is dropped", async () => {
+    const { joinToken } = await createAgent(database.db, actor, { name: "faulty-db", capabilities: ["build"] });
+    const agentIdentity = await becomeAgent(joinToken);
+    const build = await queueBuild();
+    const ref = await claimOnly(build.id);
+    // The next three inserts into the log table fail, as on a full disk. A sequence counts them
+    // outside the failing transactions.
+    await sql`CREATE SEQUENCE log_faults`.execute(database.db);
+    await sql`CREATE FUNCTION fail_three_log_writes() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF nextval('log_faults') <= 3 THEN RAISE EXCEPTION 'injected fault: could not extend file'; END IF;
+        RETURN NEW;
+      END $$`.execute(database.db);
+    await sql`CREATE TRIGGER log_faults BEFORE INSERT ON build_log_chunks
+      FOR EACH ROW EXECUTE FUNCTION fail_three_log_writes()`.execute(database.db);
+    const channel = new AgentChannel(agentIdentity);
+    const errors: string[] = [];
+    const shipper = new LogShipper(async (seq, data) => {
+      try {
+        await channel.appendLog({ work: ref, seq, data });
+      } catch (error) {
+        errors.push(status[(error as ServiceError).code] as string);
+        throw error;
+      }
+    });
+    try {
+      for (let i = 1; i <= 5; i++) shipper.line(`line ${i}`);
+      await shipper.flush();
+    } finally {
+      shipper.close();
+      channel.close();
+      await sql`DROP TRIGGER log_faults ON build_log_chunks`.execute(database.db);
+      await sql`DROP FUNCTION fail_three_log_writes`.execute(database.db);
+    }
+    expect(errors).toEqual(["INTERNAL", "INTERNAL", "INTERNAL"]);
+    const stored = await database.db
+      .selectFrom("build_log_chunks")
+      .select("data")
+      .where("build_id", "=", build.id)
+      .orderBy("seq")
+      .execute();
+    expect(stored.map((c) => c.data.toString()).join("")).toBe("line 1\nline 2\nline 3\nline 4\nline 5\n");
+    await complete({ work: ref, outcome: Outcome.OUTCOME_FAILED, error: "done" });
   });
 });
