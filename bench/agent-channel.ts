@@ -11,26 +11,15 @@
 //
 //   bench/run.sh agent-channel [--dispatch-builds 200] [--drain-builds 10000] [--heartbeat-agents 1000]
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import pg from "pg";
-import { CertificateAuthority, createDatabase, migrateToLatest, SecretBox } from "@slipway/control-plane";
-import { certificateRequest, generatePrivateKey } from "@slipway/agent";
-import {
-  AgentServiceClient,
-  CONTROL_PLANE_TLS_NAME,
-  METADATA,
-  Outcome,
-  PROTOCOL_VERSION,
-  WorkKind,
-  type ClaimResponse,
-  type Work,
-  type WorkRef,
-} from "@slipway/proto";
+import { createDatabase, migrateToLatest } from "@slipway/control-plane";
+import { enrolAgents, loadAgentCa, SimulatedAgent, type AgentCa } from "./simulated-agents.js";
+import type { WorkRef } from "@slipway/proto";
 
 const { values: args } = parseArgs({
   options: {
@@ -129,118 +118,6 @@ async function startControlPlane(databaseUrl: string): Promise<ControlPlane> {
 
 // ---- simulated agents -------------------------------------------------------------------------
 
-type Unary<Req, Res> = (req: Req, md: Metadata, cb: (e: ServiceError | null, r: Res) => void) => unknown;
-
-class SimulatedAgent {
-  readonly client: AgentServiceClient;
-  private readonly md = new Metadata();
-
-  constructor(
-    address: string,
-    readonly id: string,
-    tls: AgentTls,
-  ) {
-    // One connection per agent, as separate hosts would have, each mutual TLS with its own certificate.
-    const channelCredentials = credentials.createSsl(
-      Buffer.from(tls.caCertificatePem),
-      Buffer.from(tls.privateKeyPem),
-      Buffer.from(tls.certificatePem),
-    );
-    this.client = new AgentServiceClient(address, channelCredentials, {
-      "grpc.use_local_subchannel_pool": 1,
-      "grpc.ssl_target_name_override": CONTROL_PLANE_TLS_NAME,
-    });
-    this.md.set(METADATA.protocol, String(PROTOCOL_VERSION));
-  }
-
-  private call<Req, Res>(method: Unary<Req, Res>, request: Req): Promise<Res> {
-    return new Promise((resolve, reject) =>
-      method.call(this.client, request, this.md, (error, response) => (error ? reject(error) : resolve(response))),
-    );
-  }
-
-  claim(): Promise<Work | undefined> {
-    return this.call(
-      this.client.claim as unknown as Unary<{ kinds: WorkKind[]; idempotencyKey: string }, ClaimResponse>,
-      { kinds: [WorkKind.WORK_KIND_BUILD], idempotencyKey: randomUUID() },
-    ).then((r) => r.work);
-  }
-
-  finish(ref: WorkRef): Promise<unknown> {
-    return this.call(this.client.complete as unknown as Unary<unknown, unknown>, {
-      work: ref,
-      outcome: Outcome.OUTCOME_FAILED,
-      error: "benchmark",
-    });
-  }
-
-  heartbeat(held: WorkRef[]): Promise<unknown> {
-    return this.call(this.client.heartbeat as unknown as Unary<unknown, unknown>, { held });
-  }
-
-  /** Opens the session stream; calls `onHint` for each work-available hint. */
-  session(onHint: () => void): () => void {
-    const stream = this.client.session({ protocolVersion: PROTOCOL_VERSION, slots: 1 }, this.md);
-    stream.on("data", (message: { event?: { $case: string } }) => {
-      if (message.event?.$case === "workAvailable") onHint();
-    });
-    stream.on("error", () => {});
-    return () => stream.cancel();
-  }
-
-  close(): void {
-    this.client.close();
-  }
-}
-
-interface AgentTls {
-  caCertificatePem: string;
-  privateKeyPem: string;
-  certificatePem: string;
-}
-
-/**
- * Agents enrolled directly in the database, each with a certificate from the control plane's CA
- * (enrolment itself is not what is measured; one key serves them all, each has its own certificate).
- */
-async function enrolAgents(
-  db: pg.Pool,
-  ca: BenchCa,
-  count: number,
-  prefix: string,
-): Promise<{ id: string; tls: AgentTls }[]> {
-  const ids = Array.from({ length: count }, () => randomUUID());
-  await db.query(
-    `INSERT INTO agents (id, org_id, name, capabilities, enrolled_at)
-     SELECT id, $1, $3 || '-' || ordinality, ARRAY['build'], now()
-     FROM unnest($2::uuid[]) WITH ORDINALITY AS a(id, ordinality)`,
-    [ORG, ids, prefix],
-  );
-  return Promise.all(
-    ids.map(async (id) => ({
-      id,
-      tls: {
-        caCertificatePem: ca.authority.certificatePem,
-        privateKeyPem: ca.privateKeyPem,
-        certificatePem: (await ca.authority.issueAgentCertificate(ca.csrPem, id, 24 * 3600)).certificatePem,
-      },
-    })),
-  );
-}
-
-interface BenchCa {
-  authority: CertificateAuthority;
-  privateKeyPem: string;
-  csrPem: string;
-}
-
-/** The CA the control plane created at start-up, and one key with its certificate request. */
-async function benchCa(db: ReturnType<typeof createDatabase>): Promise<BenchCa> {
-  const authority = await CertificateAuthority.loadOrCreate(db, new SecretBox(SECRET_KEY));
-  const privateKeyPem = await generatePrivateKey();
-  return { authority, privateKeyPem, csrPem: await certificateRequest(privateKeyPem) };
-}
-
 async function queueBuilds(db: pg.Pool, serviceId: string, count: number): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(
     `WITH b AS (
@@ -262,7 +139,7 @@ async function queueBuilds(db: pg.Pool, serviceId: string, count: number): Promi
 async function dispatch(
   address: string,
   db: pg.Pool,
-  ca: BenchCa,
+  ca: AgentCa,
   serviceId: string,
   agentCount: number,
   builds: number,
@@ -324,7 +201,7 @@ async function notifyRoundTrip(databaseUrl: string, db: pg.Pool, count: number) 
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
 
-async function drain(address: string, db: pg.Pool, ca: BenchCa, serviceId: string, agentCount: number, builds: number) {
+async function drain(address: string, db: pg.Pool, ca: AgentCa, serviceId: string, agentCount: number, builds: number) {
   const ids = await queueBuilds(db, serviceId, builds);
   const agents = (await enrolAgents(db, ca, agentCount, "drain")).map((a) => new SimulatedAgent(address, a.id, a.tls));
   const claimedIds: string[] = [];
@@ -397,7 +274,7 @@ async function directDrain(databaseUrl: string, serviceId: string, connections: 
 async function heartbeats(
   address: string,
   db: pg.Pool,
-  ca: BenchCa,
+  ca: AgentCa,
   serviceId: string,
   cp: ChildProcess,
   agentCount: number,
@@ -451,7 +328,7 @@ async function main(): Promise<void> {
   const cp = await startControlPlane(databaseUrl);
   const caDb = createDatabase(databaseUrl, { max: 1 });
   try {
-    const ca = await benchCa(caDb);
+    const ca = await loadAgentCa(caDb, SECRET_KEY);
     const { rows } = await db.query<{ id: string }>(
       `WITH p AS (INSERT INTO projects (org_id, name) VALUES ($1, 'bench') RETURNING id)
        INSERT INTO services (project_id, name, git_url, branch, container_port)
