@@ -2,6 +2,7 @@
 // shorter and longer than a lease (a TCP relay that stops passing bytes, as a dropped link does),
 // a cancel sent while the agent is cut off, and an agent frozen mid-build. Real processes, a real
 // database, real podman builds.
+import { readFile } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { eventually, type ApiClient } from "../test-support/api.js";
 import { isRunning } from "../test-support/host.js";
@@ -179,5 +180,50 @@ describe("the agent channel under faults", () => {
     expect(requeues(done)).toBe(1);
     expect(done.history.some((h) => h.actor === "system:reaper")).toBe(false);
     expect(await logText(build.id)).toContain("step-finished");
+  });
+
+  it("keeps agent and control-plane memory bounded through a 400 MB log flood, and marks what it dropped", async () => {
+    const floodMb = 400;
+    stack = await startSlowBuildStack({
+      runStep: `yes "flood 0123456789 abcdefghijklmnopqrstuvwxyz" | head -c ${floodMb * 1024 * 1024} && echo flood-done`,
+    });
+    const memory = async (pid: number | undefined) => {
+      const text = await readFile(`/proc/${pid}/status`, "utf8");
+      const mb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(text)?.[1]) / 1024;
+      return { rssMb: mb("VmRSS"), peakMb: mb("VmHWM") };
+    };
+    const pids = { agent: stack.agent.process.pid, controlPlane: stack.controlPlanes[0]?.process.pid };
+    const before = { agent: await memory(pids.agent), controlPlane: await memory(pids.controlPlane) };
+    const build = await startBuild();
+    const done = await eventually(
+      () => readBuild(build.id),
+      (b) => FINISHED.includes(b.status),
+      { timeoutMs: 300_000, what: "the flooding build to finish" },
+    );
+    expect(done.status).toBe("completed");
+    // The whole flood went through both processes; each grew by a fraction of it, and stayed under
+    // the 300 MB a control plane is allowed with a thousand agents.
+    for (const side of ["agent", "controlPlane"] as const) {
+      const after = await memory(pids[side]);
+      expect(after.peakMb - before[side].rssMb, side).toBeLessThan(floodMb * 0.4);
+      expect(after.peakMb, side).toBeLessThan(300);
+    }
+    // The agent could not ship 400 MB as fast as it came: it dropped the middle, said so in the log,
+    // and still delivered the build's last words.
+    let text = "";
+    for (let after = { attempt: 0, seq: 0 }; ;) {
+      const page = (
+        await api().ok<{ chunks: Chunk[] }>(
+          "GET",
+          `/api/builds/${build.id}/logs?afterAttempt=${after.attempt}&afterSeq=${after.seq}&limit=1000`,
+        )
+      ).chunks;
+      if (page.length === 0) break;
+      text += page.map((c) => c.text).join("");
+      after = page.at(-1) as Chunk;
+    }
+    expect(text).toMatch(/\[slipway: \d+ bytes of log were dropped here\]/);
+    expect(text).toContain("flood-done");
+    expect(text.length).toBeLessThan(floodMb * 1024 * 1024);
   });
 });
