@@ -47,6 +47,13 @@ describe("the agent channel under faults", () => {
     expect(seqs).toEqual(seqs.map((_, i) => (seqs[0] as number) + i));
     expect(all.map((c) => c.text).join("")).not.toContain("bytes of log were dropped");
   };
+  /** Waits until the RUN step runs (`alive`) or is gone. */
+  const untilStep = (sleeper: string, alive: boolean, what: string) =>
+    eventually(
+      () => isRunning(sleeper),
+      (running) => running === alive,
+      { timeoutMs: 120_000, what },
+    );
   const requeues = (build: Build) => build.history.filter((h) => h.to === "pending").length;
 
   it("finishes a build whose control plane was killed mid-build, as attempt 1 with its whole log", async () => {
@@ -94,11 +101,7 @@ describe("the agent channel under faults", () => {
     });
     const build = await startBuild();
     const sleeper = stack.sleeper;
-    await eventually(
-      () => isRunning(sleeper),
-      (alive) => alive,
-      { timeoutMs: 120_000, what: "the RUN step" },
-    );
+    await untilStep(sleeper, true, "the RUN step");
     stack.proxy?.cut();
     expect((await api().request("POST", `/api/builds/${build.id}/cancel`)).status).toBe(202);
     // Recorded, but the agent cannot have heard: the step still runs.
@@ -119,11 +122,7 @@ describe("the agent channel under faults", () => {
     const agent = stack.agent;
     const build = await startBuild();
     const sleeper = stack.sleeper;
-    await eventually(
-      () => isRunning(sleeper),
-      (alive) => alive,
-      { timeoutMs: 120_000, what: "the RUN step" },
-    );
+    await untilStep(sleeper, true, "the RUN step");
     stack.proxy?.cut();
     // Still cut off, the agent gives up the work when its lease runs out...
     await eventually(
@@ -131,11 +130,7 @@ describe("the agent channel under faults", () => {
       (seen) => seen,
       { timeoutMs: 30_000, what: "the agent to notice its lease expired" },
     );
-    await eventually(
-      () => isRunning(sleeper),
-      (alive) => !alive,
-      { timeoutMs: 30_000, what: "the RUN step to stop" },
-    );
+    await untilStep(sleeper, false, "the RUN step to stop");
     // ...and the control plane, on its side, has put the build back in the queue.
     const requeued = await eventually(
       () => readBuild(build.id),
@@ -146,11 +141,7 @@ describe("the agent channel under faults", () => {
     stack.proxy?.heal();
     // Back in touch, the agent claims the build again as attempt 2; nothing the first claim still
     // had in flight (a heartbeat, log lines) changed the build.
-    await eventually(
-      () => isRunning(sleeper),
-      (alive) => alive,
-      { timeoutMs: 120_000, what: "attempt 2's RUN step" },
-    );
+    await untilStep(sleeper, true, "attempt 2's RUN step");
     const second = await readBuild(build.id);
     expect(second.attempt).toBe(2);
     expect(second.history.slice(reaped).map((h) => h.to)[0]).toBe("claimed");

@@ -7,12 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { status, type ServiceError } from "@grpc/grpc-js";
 import { createTestDatabase, type TestDatabase } from "../test-support/database.js";
 import { eventually } from "../test-support/api.js";
-import { seedService } from "../test-support/fixtures.js";
+import { queueBuilds, seedService } from "../test-support/fixtures.js";
 import { freePort } from "../test-support/host.js";
 import { startControlPlaneProcess, TEST_SECRET_KEY, type ControlPlaneProcess } from "../test-support/processes.js";
 import { enrolAgents, loadAgentCa, SimulatedAgent } from "../bench/simulated-agents.js";
-import { insertBuild } from "../control-plane/src/builds/build-repository.js";
-import { notifyWorkAvailable } from "../control-plane/src/agents/work-notifier.js";
 
 const AGENTS = 500;
 const BUILDS = 200;
@@ -86,22 +84,7 @@ describe("500 agents reconnecting at once", () => {
     expect(agents.every((a) => a.connected)).toBe(true);
 
     const { serviceId } = await seedService(database.db);
-    const builds = await database.db.transaction().execute(async (trx) => {
-      const queued = [];
-      for (let i = 0; i < BUILDS; i++) {
-        queued.push(
-          await insertBuild(trx, {
-            serviceId,
-            commitSha: randomBytes(20).toString("hex"),
-            branch: "main",
-            trigger: "manual",
-            actor: "user:test",
-          }),
-        );
-      }
-      await notifyWorkAvailable(trx, "build");
-      return queued;
-    });
+    const builds = await queueBuilds(database.db, serviceId, BUILDS);
     // Every agent asks at once.
     const claimed = (await Promise.all(agents.map(claimOnce))).filter((id): id is string => id !== undefined);
     expect(claimed).toHaveLength(BUILDS);

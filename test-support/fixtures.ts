@@ -1,7 +1,9 @@
 // Rows most tests need: the bootstrap admin as actor, and a project with one service.
 import { randomBytes } from "node:crypto";
 import type { Db } from "@slipway/control-plane";
-import { BOOTSTRAP_ADMIN_ID, DEFAULT_ORG_ID } from "../control-plane/src/db/schema.js";
+import { BOOTSTRAP_ADMIN_ID, DEFAULT_ORG_ID, type Build } from "../control-plane/src/db/schema.js";
+import { insertBuild } from "../control-plane/src/builds/build-repository.js";
+import { notifyWorkAvailable } from "../control-plane/src/agents/work-notifier.js";
 import {
   createProject,
   createService,
@@ -54,4 +56,24 @@ export async function seedAgents(db: Db, count: number, capabilities = ["build"]
     .returning("id")
     .execute();
   return rows.map((row) => row.id);
+}
+
+/** Queues `count` manual builds of a service (random commits) and wakes the agents, in one transaction. */
+export async function queueBuilds(db: Db, serviceId: string, count = 1): Promise<Build[]> {
+  return db.transaction().execute(async (trx) => {
+    const builds: Build[] = [];
+    for (let i = 0; i < count; i++) {
+      builds.push(
+        await insertBuild(trx, {
+          serviceId,
+          commitSha: randomBytes(20).toString("hex"),
+          branch: "main",
+          trigger: "manual",
+          actor: "user:test",
+        }),
+      );
+    }
+    await notifyWorkAvailable(trx, "build");
+    return builds;
+  });
 }

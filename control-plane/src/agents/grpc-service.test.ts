@@ -1,5 +1,4 @@
 // The agent channel's server side, over real gRPC, against a real control plane and database.
-import { randomBytes } from "node:crypto";
 import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import {
   type AgentServiceClient,
@@ -17,9 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test-support/database.js";
 import { loadConfig } from "../config.js";
 import { startControlPlane, type RunningControlPlane } from "../server.js";
-import { TEST_ACTOR as actor, seedService } from "../../../test-support/fixtures.js";
-import { insertBuild } from "../builds/build-repository.js";
-import { notifyWorkAvailable } from "./work-notifier.js";
+import { TEST_ACTOR as actor, queueBuilds, seedService } from "../../../test-support/fixtures.js";
+import type { Build } from "../db/schema.js";
 import { createAgent } from "./enrolment.js";
 import { enrolTestAgent } from "../../../test-support/agent-identity.js";
 import { TEST_SECRET_KEY } from "../../../test-support/processes.js";
@@ -82,19 +80,7 @@ describe("agent channel (server side)", () => {
     return identity;
   }
 
-  async function queueBuild() {
-    return database.db.transaction().execute(async (trx) => {
-      const build = await insertBuild(trx, {
-        serviceId,
-        commitSha: randomBytes(20).toString("hex"),
-        branch: "main",
-        trigger: "manual",
-        actor: "user:test",
-      });
-      await notifyWorkAvailable(trx, "build");
-      return build;
-    });
-  }
+  const queueBuild = async () => (await queueBuilds(database.db, serviceId))[0] as Build;
 
   beforeAll(async () => {
     database = await createTestDatabase();
