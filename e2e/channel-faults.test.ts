@@ -2,11 +2,14 @@
 // shorter and longer than a lease (a TCP relay that stops passing bytes, as a dropped link does),
 // a cancel sent while the agent is cut off, and an agent frozen mid-build. Real processes, a real
 // database, real podman builds.
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { eventually, type ApiClient } from "../test-support/api.js";
 import { isRunning } from "../test-support/host.js";
 import { startSlowBuildStack, type Build, type SlowBuildStack } from "../test-support/slow-build.js";
+import { startAgentProcess, type ChildHandle } from "../test-support/processes.js";
 
 interface Chunk {
   attempt: number;
@@ -69,6 +72,50 @@ describe("the agent channel under faults", () => {
     const log = await chunks(build.id);
     expectContiguous(log, 1);
     expect(log.map((c) => c.text).join("")).toMatch(/after-restart-1\n(.|\n)*after-restart-5\n/);
+  });
+
+  it("re-queues the build of an agent killed mid-build when its lease runs out, and another agent finishes it", async () => {
+    stack = await startSlowBuildStack({
+      controlPlaneEnv: { LEASE_SECONDS: "5", REAPER_INTERVAL_SECONDS: "1" },
+      runStep: "echo step-started && sleep 3 && echo step-finished",
+    });
+    const build = await startBuild();
+    await untilLogHas(build.id, "step-started");
+    const exited = new Promise((resolve) => stack?.agent.process.once("exit", resolve));
+    stack.agent.process.kill("SIGKILL");
+    await exited;
+    // A second agent on another host (its own state directory) joins after the first one died.
+    const { joinToken } = await api().ok<{ joinToken: string }>("POST", "/api/agents", {
+      name: "second-agent",
+      capabilities: ["build"],
+    });
+    const stateDir = await mkdtemp(join(tmpdir(), "slipway-second-agent-"));
+    let second: ChildHandle | undefined;
+    try {
+      second = await startAgentProcess({
+        ...stack.agentEnv,
+        SLIPWAY_STATE_DIR: stateDir,
+        SLIPWAY_JOIN_TOKEN: joinToken,
+      });
+      const done = await untilFinished(build.id);
+      expect(done).toMatchObject({ status: "completed", attempt: 2 });
+      const reaped = done.history.findIndex((h) => h.to === "pending" && h.actor === "system:reaper");
+      expect(reaped).toBeGreaterThan(0);
+      const claimers = done.history.filter((h) => h.to === "claimed").map((h) => h.actor);
+      expect(claimers).toHaveLength(2);
+      expect(claimers[0]).not.toBe(claimers[1]);
+      const log = await chunks(build.id);
+      expectContiguous(log, 2);
+      expect(
+        log
+          .filter((c) => c.attempt === 2)
+          .map((c) => c.text)
+          .join(""),
+      ).toContain("step-finished");
+    } finally {
+      await second?.stop();
+      await rm(stateDir, { recursive: true, force: true });
+    }
   });
 
   it("rides out a partition shorter than the lease: no re-queue, no gap in the log", async () => {
