@@ -18,6 +18,17 @@ interface AgentView {
   certificateExpiresAt: string | null;
 }
 
+/** Runs the agent binary to its end; returns its exit code and everything it printed. */
+function runAgent(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [AGENT_MAIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env } });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.on("exit", (code) => resolve({ code, output }));
+  });
+}
+
 describe("agent certificates", () => {
   let stack: SlowBuildStack;
   let api: ApiClient;
@@ -91,19 +102,10 @@ describe("agent certificates", () => {
     try {
       const [secret] = stack.joinToken.split(".");
       const forged = `${secret}.${"A".repeat(43)}`;
-      const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
-        const child = spawn(process.execPath, [AGENT_MAIN], {
-          env: {
-            PATH: process.env.PATH ?? "",
-            SLIPWAY_SERVER: stack.agentEnv.SLIPWAY_SERVER,
-            SLIPWAY_STATE_DIR: other,
-            SLIPWAY_JOIN_TOKEN: forged,
-          },
-        });
-        let output = "";
-        child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-        child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-        child.on("exit", (code) => resolve({ code, output }));
+      const result = await runAgent(["run"], {
+        SLIPWAY_SERVER: stack.agentEnv.SLIPWAY_SERVER as string,
+        SLIPWAY_STATE_DIR: other,
+        SLIPWAY_JOIN_TOKEN: forged,
       });
       expect(result.code).toBe(1);
       expect(result.output).toContain("did not present the certificate authority named in the join token");
@@ -112,6 +114,32 @@ describe("agent certificates", () => {
       expect(await readdir(other).catch(() => [])).not.toContain("identity.json");
     } finally {
       await rm(other, { recursive: true, force: true });
+    }
+  });
+
+  it("joins with `slipway-agent join` and exits, ready to run", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "slipway-join-"));
+    try {
+      const { joinToken } = await api.ok<{ joinToken: string }>("POST", "/api/agents", {
+        name: "joined-only",
+        capabilities: ["deploy"],
+      });
+      const result = await runAgent(["join"], {
+        SLIPWAY_SERVER: stack.agentEnv.SLIPWAY_SERVER as string,
+        SLIPWAY_STATE_DIR: dir,
+        SLIPWAY_JOIN_TOKEN: joinToken,
+      });
+      expect(result.code, result.output).toBe(0);
+      expect(result.output).toContain('"msg":"enrolled"');
+      expect((await stat(join(dir, "identity.json"))).mode & 0o777).toBe(0o600);
+      const agents = await api.ok<(AgentView & { name: string; enrolledAt: string | null })[]>("GET", "/api/agents");
+      expect(agents.find((a) => a.name === "joined-only")?.enrolledAt).not.toBeNull();
+      // An unknown command changes nothing and says how to call it.
+      const wrong = await runAgent(["jion"], { SLIPWAY_SERVER: "127.0.0.1:1", SLIPWAY_STATE_DIR: dir });
+      expect(wrong).toMatchObject({ code: 1 });
+      expect(wrong.output).toContain("usage: slipway-agent [run|join]");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // slipway-agent [run]: enrols on first start (SLIPWAY_JOIN_TOKEN), then claims and runs work.
+// slipway-agent join: only enrols (key, certificate request, certificate), then exits.
 import { hostname } from "node:os";
 import { ConfigError, loadConfig } from "./config.js";
 import { loadIdentity } from "./channel/identity-store.js";
@@ -16,6 +17,10 @@ const log: AgentLogger = {
 };
 
 async function main(): Promise<void> {
+  const command = process.argv[2] ?? "run";
+  if (command !== "run" && command !== "join") {
+    throw new ConfigError(`usage: slipway-agent [run|join] (unknown command "${command.slice(0, 20)}")`);
+  }
   const config = loadConfig();
   let identity = await loadIdentity(config.SLIPWAY_STATE_DIR);
   if (!identity || identity.server !== config.SLIPWAY_SERVER) {
@@ -31,6 +36,7 @@ async function main(): Promise<void> {
     });
     log.info("enrolled", { agentId: identity.agentId });
   }
+  if (command === "join") return;
   const runner = new AgentRunner(identity, config, connect(config.CONTAINER_SOCKET), log);
   const shutdown = () => {
     runner.stop().then(
