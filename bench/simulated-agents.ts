@@ -4,7 +4,13 @@
 import { randomUUID } from "node:crypto";
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import type pg from "pg";
-import { CertificateAuthority, SecretBox, type Db } from "@slipway/control-plane";
+import {
+  CertificateAuthority,
+  readCertificateRequest,
+  SecretBox,
+  type CertificateRequest,
+  type Db,
+} from "@slipway/control-plane";
 import { certificateRequest, fullJitterDelay, generatePrivateKey } from "@slipway/agent";
 import {
   AgentServiceClient,
@@ -147,7 +153,7 @@ export async function enrolAgents(
       tls: {
         caCertificatePem: ca.authority.certificatePem,
         privateKeyPem: ca.privateKeyPem,
-        certificatePem: (await ca.authority.issueAgentCertificate(ca.csrPem, id, 24 * 3600)).certificatePem,
+        certificatePem: (await ca.authority.issueAgentCertificate(ca.request, id, 24 * 3600)).certificatePem,
       },
     })),
   );
@@ -156,12 +162,13 @@ export async function enrolAgents(
 export interface AgentCa {
   authority: CertificateAuthority;
   privateKeyPem: string;
-  csrPem: string;
+  /** One certificate request for that key, read once: every agent gets its own certificate for it. */
+  request: CertificateRequest;
 }
 
 /** The CA the control plane created at start-up, and one key with its certificate request. */
 export async function loadAgentCa(db: Db, secretKey: string): Promise<AgentCa> {
   const authority = await CertificateAuthority.loadOrCreate(db, new SecretBox(secretKey));
   const privateKeyPem = await generatePrivateKey();
-  return { authority, privateKeyPem, csrPem: await certificateRequest(privateKeyPem) };
+  return { authority, privateKeyPem, request: await readCertificateRequest(await certificateRequest(privateKeyPem)) };
 }

@@ -1,7 +1,6 @@
 // The agent's identity on its host: a key it generated and never sent, a certificate from the
 // control plane's CA, both in one file only root can read, renewed long before it expires; and a
 // join token that only works against the control plane whose CA it names.
-import { spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -9,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, type ApiClient } from "../test-support/api.js";
 import { isRunning } from "../test-support/host.js";
-import { AGENT_MAIN } from "../test-support/processes.js";
+import { AGENT_MAIN, runToExit } from "../test-support/processes.js";
 import { startSlowBuildStack, type Build, type SlowBuildStack } from "../test-support/slow-build.js";
 
 interface AgentView {
@@ -19,14 +18,9 @@ interface AgentView {
 }
 
 /** Runs the agent binary to its end; returns its exit code and everything it printed. */
-function runAgent(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [AGENT_MAIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env } });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.on("exit", (code) => resolve({ code, output }));
-  });
+async function runAgent(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const { code, stdout, stderr } = await runToExit(AGENT_MAIN, args, env);
+  return { code, output: stdout + stderr };
 }
 
 describe("agent certificates", () => {

@@ -37,11 +37,11 @@ describe("the agent channel under faults", () => {
       (log) => log.includes(text),
       { timeoutMs: 120_000, what: `"${text}" in the log` },
     );
-  const untilFinished = (id: string) =>
+  const untilFinished = (id: string, timeoutMs = 120_000) =>
     eventually(
       () => readBuild(id),
       (b) => FINISHED.includes(b.status),
-      { timeoutMs: 120_000, what: "the build to finish" },
+      { timeoutMs, what: "the build to finish" },
     );
   /** The log of one attempt arrived whole: numbered without holes, and no gap marker. */
   const expectContiguous = (all: Chunk[], attempt: number) => {
@@ -233,11 +233,7 @@ describe("the agent channel under faults", () => {
     const pids = { agent: stack.agent.process.pid, controlPlane: stack.controlPlanes[0]?.process.pid };
     const before = { agent: await memory(pids.agent), controlPlane: await memory(pids.controlPlane) };
     const build = await startBuild();
-    const done = await eventually(
-      () => readBuild(build.id),
-      (b) => FINISHED.includes(b.status),
-      { timeoutMs: 300_000, what: "the flooding build to finish" },
-    );
+    const done = await untilFinished(build.id, 300_000);
     expect(done.status).toBe("completed");
     // The whole flood went through both processes; each grew by a fraction of it, and stayed under
     // the 300 MB a control plane is allowed with a thousand agents.

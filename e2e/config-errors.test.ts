@@ -1,16 +1,8 @@
 // Both processes refuse to start on bad configuration, with one line per variable and no values.
-import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { AGENT_MAIN, CONTROL_PLANE_MAIN } from "../test-support/processes.js";
+import { AGENT_MAIN, CONTROL_PLANE_MAIN, runToExit } from "../test-support/processes.js";
 
-function runMain(main: string, env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [main], { env: { PATH: process.env.PATH ?? "", ...env } });
-    let stderr = "";
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("exit", (code) => resolve({ code, stderr }));
-  });
-}
+const runMain = (main: string, env: Record<string, string>) => runToExit(main, [], env);
 
 describe("start-up configuration", () => {
   it("stops the control plane with one clear line per missing or malformed variable", async () => {

@@ -116,3 +116,19 @@ export async function startAgentProcess(env: Record<string, string>): Promise<Ch
   await waitForLine(handle, (e) => (e.msg === "agent running" ? true : undefined), "agent");
   return handle;
 }
+
+/** Runs a main script to its end (for commands that exit): its exit code and what it printed. */
+export function runToExit(
+  main: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [main, ...args], { env: { PATH: process.env.PATH ?? "", ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}

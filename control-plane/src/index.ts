@@ -4,5 +4,5 @@ export { startControlPlane, type RunningControlPlane } from "./server.js";
 export { createDatabase, type Db } from "./db/database.js";
 export { migrateToLatest } from "./db/migrate.js";
 export { buildApp } from "./http/app.js";
-export { CertificateAuthority } from "./pki/certificate-authority.js";
+export { CertificateAuthority, readCertificateRequest, type CertificateRequest } from "./pki/certificate-authority.js";
 export { SecretBox } from "./crypto/secret-box.js";

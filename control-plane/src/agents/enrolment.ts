@@ -13,7 +13,7 @@ import type { Actor } from "../auth/bootstrap-auth.js";
 import { audit } from "../audit/audit-log.js";
 import { conflict, HttpError, isUniqueViolation } from "../http/errors.js";
 import { sanitizeText } from "../http/patterns.js";
-import { caPin, type CertificateAuthority } from "../pki/certificate-authority.js";
+import { caPin, readCertificateRequest, type CertificateAuthority } from "../pki/certificate-authority.js";
 
 export const JOIN_TOKEN_TTL_SECONDS = 24 * 60 * 60;
 
@@ -96,6 +96,7 @@ export async function enrolAgent(
   ca: CertificateAuthority,
   request: EnrolmentRequest,
 ): Promise<{ agentId: string; certificatePem: string }> {
+  const csr = await readCertificateRequest(request.csrPem);
   return db.transaction().execute(async (trx) => {
     const agent = await trx
       .selectFrom("agents")
@@ -106,14 +107,14 @@ export async function enrolAgent(
       .forUpdate()
       .executeTakeFirst();
     if (!agent) throw new EnrolmentError("join token is unknown, expired or revoked");
-    const issued = await ca.issueAgentCertificate(request.csrPem, agent.id, request.validitySeconds);
-    if (agent.enrolled_at !== null && !agent.enrolled_key_sha256?.equals(issued.keySha256)) {
+    if (agent.enrolled_at !== null && !agent.enrolled_key_sha256?.equals(csr.keySha256)) {
       throw new EnrolmentError("join token was already used by another key");
     }
+    const issued = await ca.issueAgentCertificate(csr, agent.id, request.validitySeconds);
     await trx
       .updateTable("agents")
       .set({
-        enrolled_key_sha256: issued.keySha256,
+        enrolled_key_sha256: csr.keySha256,
         hostname: sanitizeText(request.hostname, 255),
         enrolled_at: sql<Date>`coalesce(enrolled_at, now())`,
         certificate_serial: issued.serial,
@@ -133,7 +134,7 @@ export async function renewAgentCertificate(
   csrPem: string,
   validitySeconds: number,
 ): Promise<string> {
-  const issued = await ca.issueAgentCertificate(csrPem, agentId, validitySeconds);
+  const issued = await ca.issueAgentCertificate(await readCertificateRequest(csrPem), agentId, validitySeconds);
   const updated = await db
     .updateTable("agents")
     .set({ certificate_serial: issued.serial, certificate_expires_at: issued.expiresAt })

@@ -22,7 +22,12 @@ export interface IssuedCertificate {
   certificatePem: string;
   serial: string;
   expiresAt: Date;
-  /** sha256 of the certified key's SubjectPublicKeyInfo. */
+}
+
+/** A certificate request whose self-signature checked out: the sender holds this key. */
+export interface CertificateRequest {
+  publicKey: x509.PublicKey;
+  /** sha256 of the key's SubjectPublicKeyInfo. */
   keySha256: Buffer;
 }
 
@@ -93,70 +98,80 @@ export class CertificateAuthority {
   }
 
   /**
-   * Signs an agent's certificate request. The request proves the agent holds the key; the
-   * certificate names the agent only by the id given here, whatever the request asked for.
+   * Certifies the key of an agent's (already verified) certificate request. The certificate names
+   * the agent only by the id given here, whatever the request asked for.
    */
-  async issueAgentCertificate(csrPem: string, agentId: string, validitySeconds: number): Promise<IssuedCertificate> {
-    const request = await readCertificateRequest(csrPem);
-    const now = Date.now();
-    const serial = serialNumber();
-    const expiresAt = new Date(now + validitySeconds * 1000);
+  async issueAgentCertificate(
+    request: CertificateRequest,
+    agentId: string,
+    validitySeconds: number,
+  ): Promise<IssuedCertificate> {
     // Agents renew after two thirds of the whole validity; a backdate larger than a tenth of it
     // would move that point too close to the moment of issue.
     const backdateMs = Math.min(BACKDATE_MS, (validitySeconds * 1000) / 10);
-    const certificate = await x509.X509CertificateGenerator.create({
-      serialNumber: serial,
+    return this.signLeaf({
       subject: `CN=slipway-agent ${agentId}`,
-      issuer: this.certificate.subject,
-      notBefore: new Date(now - backdateMs),
-      notAfter: expiresAt,
       publicKey: request.publicKey,
-      signingKey: this.privateKey,
-      signingAlgorithm: KEY_ALGORITHM,
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth], true),
-        new x509.SubjectAlternativeNameExtension([{ type: "url", value: `${AGENT_CERTIFICATE_URI_PREFIX}${agentId}` }]),
-      ],
+      validityMs: validitySeconds * 1000,
+      backdateMs,
+      usage: x509.ExtendedKeyUsage.clientAuth,
+      name: { type: "url", value: `${AGENT_CERTIFICATE_URI_PREFIX}${agentId}` },
     });
-    return { certificatePem: certificate.toString("pem"), serial, expiresAt, keySha256: request.keySha256 };
   }
 
   /** A fresh key and certificate for this control plane's gRPC server; the chain includes the CA. */
   async issueServerCertificate(): Promise<{ certificateChainPem: string; privateKeyPem: string; expiresAt: Date }> {
     const keys = await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ["sign", "verify"]);
-    const now = Date.now();
-    const expiresAt = new Date(now + SERVER_VALIDITY_DAYS * DAY_MS);
-    const certificate = await x509.X509CertificateGenerator.create({
-      serialNumber: serialNumber(),
+    const issued = await this.signLeaf({
       subject: `CN=${CONTROL_PLANE_TLS_NAME}`,
-      issuer: this.certificate.subject,
-      notBefore: new Date(now - BACKDATE_MS),
-      notAfter: expiresAt,
       publicKey: keys.publicKey,
+      validityMs: SERVER_VALIDITY_DAYS * DAY_MS,
+      backdateMs: BACKDATE_MS,
+      usage: x509.ExtendedKeyUsage.serverAuth,
+      name: { type: "dns", value: CONTROL_PLANE_TLS_NAME },
+    });
+    const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
+    return {
+      certificateChainPem: `${issued.certificatePem}\n${this.certificatePem}`,
+      privateKeyPem: toPem("PRIVATE KEY", pkcs8),
+      expiresAt: issued.expiresAt,
+    };
+  }
+
+  /** An end-entity certificate for one purpose (client or server) and one name, signed by this CA. */
+  private async signLeaf(leaf: {
+    subject: string;
+    publicKey: x509.PublicKey | webcrypto.CryptoKey;
+    validityMs: number;
+    backdateMs: number;
+    usage: string;
+    name: { type: "url" | "dns"; value: string };
+  }): Promise<IssuedCertificate> {
+    const now = Date.now();
+    const serial = serialNumber();
+    const expiresAt = new Date(now + leaf.validityMs);
+    const certificate = await x509.X509CertificateGenerator.create({
+      serialNumber: serial,
+      subject: leaf.subject,
+      issuer: this.certificate.subject,
+      notBefore: new Date(now - leaf.backdateMs),
+      notAfter: expiresAt,
+      publicKey: leaf.publicKey,
       signingKey: this.privateKey,
       signingAlgorithm: KEY_ALGORITHM,
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], true),
-        new x509.SubjectAlternativeNameExtension([{ type: "dns", value: CONTROL_PLANE_TLS_NAME }]),
+        new x509.ExtendedKeyUsageExtension([leaf.usage], true),
+        new x509.SubjectAlternativeNameExtension([leaf.name]),
       ],
     });
-    const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
-    return {
-      certificateChainPem: `${certificate.toString("pem")}\n${this.certificatePem}`,
-      privateKeyPem: toPem("PRIVATE KEY", pkcs8),
-      expiresAt,
-    };
+    return { certificatePem: certificate.toString("pem"), serial, expiresAt };
   }
 }
 
 /** Parses a PEM certificate request and checks its self-signature (proof the sender holds the key). */
-export async function readCertificateRequest(
-  csrPem: string,
-): Promise<{ publicKey: x509.PublicKey; keySha256: Buffer }> {
+export async function readCertificateRequest(csrPem: string): Promise<CertificateRequest> {
   if (csrPem.length > 16_384 || !csrPem.includes("-----BEGIN CERTIFICATE REQUEST-----")) {
     throw new CertificateRequestError("csr_pem must be a PEM certificate request");
   }
