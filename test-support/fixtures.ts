@@ -33,7 +33,11 @@ export async function seedService(
 }
 
 /** Enrolled agents as rows only, for tests of the work queue that never open a channel. */
-export async function seedAgents(db: Db, count: number, capabilities = ["build"]): Promise<string[]> {
+export async function seedAgents(
+  db: Db,
+  count: number,
+  { capabilities = ["build"], labels = {} }: { capabilities?: string[]; labels?: Record<string, string> } = {},
+): Promise<string[]> {
   const rows = await db
     .insertInto("agents")
     .values(
@@ -41,7 +45,7 @@ export async function seedAgents(db: Db, count: number, capabilities = ["build"]
         org_id: DEFAULT_ORG_ID,
         name: `agent-${randomBytes(4).toString("hex")}`,
         capabilities,
-        labels: "{}",
+        labels: JSON.stringify(labels),
         join_token_hash: null,
         join_token_expires_at: null,
         enrolled_key_sha256: null,

@@ -12,7 +12,7 @@ import { extendLiveLeases } from "./leases/leases.js";
 import { AgentAuthenticator } from "./agents/agent-authenticator.js";
 import { createAgentService } from "./agents/grpc-service.js";
 import { SessionHub } from "./agents/session-hub.js";
-import { WorkListener, pendingWork } from "./agents/work-notifier.js";
+import { WorkListener, waitingWork } from "./agents/work-notifier.js";
 import { startReaper } from "./scheduler/reaper.js";
 import { GitHubAppStore } from "./github/app-credentials.js";
 import { GitHubApi } from "./github/github-api.js";
@@ -68,11 +68,16 @@ export async function startControlPlane(
     logFollowers.notifyAll();
     authenticator.forgetAll();
   });
-  // Wake as many idle agents as there is work waiting (one more, in case one is just filling up).
+  // Wake as many idle agents able to take it as there is work waiting (one more per group, in case
+  // one is just filling up).
   listener.on("work", (kind) => {
-    pendingWork(db, kind).then(
-      (pending) => hub.hintWork(kind, pending + 1),
-      () => hub.hintWork(kind, Number.POSITIVE_INFINITY),
+    waitingWork(db, kind).then(
+      (waiting) =>
+        hub.hintWork(
+          kind,
+          waiting.map((group) => ({ ...group, count: group.count + 1 })),
+        ),
+      () => hub.hintEveryone(kind),
     );
   });
   listener.on("cancel", (notice) => {

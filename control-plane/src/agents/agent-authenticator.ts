@@ -46,7 +46,7 @@ export class AgentAuthenticator {
       .where("id", "=", agentId)
       .where("enrolled_at", "is not", null)
       .where("revoked_at", "is", null)
-      .returning(["id", "org_id", "capabilities", "slots", "drained_at"])
+      .returning(["id", "org_id", "capabilities", "labels", "slots", "drained_at"])
       .executeTakeFirst();
     if (!row) {
       this.remembered.delete(agentId);
@@ -56,6 +56,7 @@ export class AgentAuthenticator {
       id: row.id,
       orgId: row.org_id,
       capabilities: row.capabilities,
+      labels: row.labels,
       slots: row.slots,
       drained: row.drained_at !== null,
     };

@@ -149,6 +149,7 @@ export interface AuthenticatedAgent {
   id: string;
   orgId: string;
   capabilities: string[];
+  labels: Record<string, string>;
   slots: number;
   /** A drained agent finishes what it runs and is given nothing new. */
   drained: boolean;

@@ -216,6 +216,87 @@ describe("agent channel (server side)", () => {
     await complete({ work: work?.ref, outcome: Outcome.OUTCOME_FAILED, error: "cleanup" });
   });
 
+  it("gives a service's work only to agents carrying the labels it requires, and wakes those", async () => {
+    const { serviceId: gpuService } = await seedService(database.db, {
+      name: "trainer",
+      replicas: 1,
+      buildAgentLabels: { gpu: "yes" },
+      deployAgentLabels: { region: "eu" },
+    });
+    const { joinToken } = await createAgent(database.db, actor, {
+      name: "eu-gpu",
+      capabilities: ["build", "deploy"],
+      labels: { gpu: "yes", region: "eu", arch: "amd64" },
+    });
+    const labelled = await enrolTestAgent(controlPlane.grpcAddress, joinToken);
+    clients.push(labelled.client);
+    const claimAs = (as: AgentServiceClient, kind: WorkKind) =>
+      rpc(
+        client.claim as unknown as Call<{ kinds: WorkKind[]; idempotencyKey: string }, { work?: Work }>,
+        { kinds: [kind], idempotencyKey: "" },
+        metadata(),
+        as,
+      );
+
+    /** A session stream, and a promise per hint it will receive (the first two come on connect). */
+    const openSession = (as: AgentServiceClient) => {
+      const hints: WorkKind[] = [];
+      const waiters = new Map<number, () => void>();
+      const stream = as.session({ protocolVersion: PROTOCOL_VERSION, slots: 4 }, metadata());
+      stream.on("data", (message: { event?: { $case: string; value: { kind: WorkKind } } }) => {
+        if (message.event?.$case !== "workAvailable") return;
+        hints.push(message.event.value.kind);
+        waiters.get(hints.length)?.();
+      });
+      stream.on("error", () => {});
+      const hint = (n: number) =>
+        new Promise<void>((resolve) => (hints.length >= n ? resolve() : waiters.set(n, resolve)));
+      return { stream, hints, hint };
+    };
+    const plain = openSession(client);
+    const gpu = openSession(labelled.client);
+    await Promise.all([plain.hint(2), gpu.hint(2)]);
+
+    // Only the agent that could claim it is woken by the labelled build.
+    const [gpuBuild] = await queueBuilds(database.db, gpuService);
+    await gpu.hint(3);
+    // A plain build wakes both; the plain agent's only hint since connecting is this one.
+    const [plainBuild] = await queueBuilds(database.db, serviceId);
+    await plain.hint(3);
+    expect(plain.hints).toEqual([WorkKind.WORK_KIND_BUILD, WorkKind.WORK_KIND_DEPLOY, WorkKind.WORK_KIND_BUILD]);
+
+    // The older build is the labelled one; the plain agent passes it by.
+    const passedBy = await claimAs(client, WorkKind.WORK_KIND_BUILD);
+    expect(passedBy.work?.ref?.id).toBe(plainBuild?.id);
+    expect(await claimAs(client, WorkKind.WORK_KIND_BUILD)).toEqual({ work: undefined });
+    const taken = await claimAs(labelled.client, WorkKind.WORK_KIND_BUILD);
+    expect(taken.work?.ref?.id).toBe(gpuBuild?.id);
+    await complete({ work: passedBy.work?.ref, outcome: Outcome.OUTCOME_FAILED, error: "cleanup" });
+    await rpc(
+      client.complete as Call<unknown, unknown>,
+      {
+        work: taken.work?.ref,
+        outcome: Outcome.OUTCOME_SUCCEEDED,
+        result: { $case: "build", value: { imageRef: "ignored", imageDigest: DIGEST } },
+      },
+      metadata(),
+      labelled.client,
+    );
+
+    // Its deployment needs region=eu, which the plain agent lacks.
+    expect(await claimAs(client, WorkKind.WORK_KIND_DEPLOY)).toEqual({ work: undefined });
+    const item = await claimAs(labelled.client, WorkKind.WORK_KIND_DEPLOY);
+    expect(item.work?.spec).toMatchObject({ $case: "deploy", value: { serviceId: gpuService, replicaIndex: 0 } });
+    await rpc(
+      client.complete as Call<unknown, unknown>,
+      { work: item.work?.ref, outcome: Outcome.OUTCOME_FAILED, error: "cleanup" },
+      metadata(),
+      labelled.client,
+    );
+    plain.stream.cancel();
+    gpu.stream.cancel();
+  });
+
   it("runs a build from claim to completion, and deploys it to every replica", async () => {
     const build = await queueBuild();
     const { work } = await claim([WorkKind.WORK_KIND_BUILD]);

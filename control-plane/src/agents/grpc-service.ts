@@ -294,7 +294,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
     session: (call) => {
       authenticate(call).then(
         (agent) => {
-          hub.attach(agent.id, agent.capabilities, call.request.slots, call);
+          hub.attach(agent, call.request.slots, call);
           // Tell the agent to look once now, in case work arrived while it was away.
           for (const kind of ["build", "deploy"] as const) {
             if (agent.capabilities.includes(kind)) {

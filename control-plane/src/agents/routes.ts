@@ -3,9 +3,10 @@ import { Type, type Static } from "typebox";
 import type { Db } from "../db/database.js";
 import type { Agent } from "../db/schema.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
-import { NAME_PATTERN, TEXT_PATTERN } from "../http/patterns.js";
+import { NAME_PATTERN } from "../http/patterns.js";
 import { notFound } from "../http/errors.js";
 import { Uuid } from "../projects/schemas.js";
+import { AgentLabels } from "./agent-labels.js";
 import { createAgent, listAgents, revokeAgent, setDrained } from "./enrolment.js";
 
 const AgentView = Type.Object({
@@ -57,15 +58,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{ db: Db; onAgentChanged: (a
                 minItems: 1,
               },
             ),
-            labels: Type.Optional(
-              Type.Record(
-                Type.String({ pattern: "^[a-z0-9][a-z0-9._/-]{0,62}$" }),
-                Type.String({ maxLength: 255, pattern: TEXT_PATTERN }),
-                {
-                  maxProperties: 32,
-                },
-              ),
-            ),
+            labels: Type.Optional(AgentLabels),
             slots: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
           },
           { additionalProperties: false },

@@ -2,19 +2,30 @@
 // from the WorkListener (which hears every control plane's inserts) to agents that can take them.
 //
 // Hints go to as many idle agents as there is work waiting (round-robin), not to every agent: with
-// a hundred idle agents, a new build must not start a hundred claims of which one can win. An agent
+// a hundred idle agents, a new build must not start a hundred claims of which one can win. And only
+// to agents that could claim it (same organisation, the labels the service requires), or a hint
+// spent on the wrong agent would leave the right one waiting for its next poll. An agent
 // talks to one control plane, so this hub sees its claims and completions and knows how busy it is;
 // every heartbeat (which lists what the agent holds) corrects that count.
 import type { ServerWritableStream } from "@grpc/grpc-js";
 import type { SessionRequest, SessionResponse } from "@slipway/proto";
 import { WorkKind } from "@slipway/proto";
-import type { WorkKindName } from "./work-notifier.js";
+import { carriesLabels } from "./agent-labels.js";
+import type { WaitingWork, WorkKindName } from "./work-notifier.js";
 
 type SessionCall = ServerWritableStream<SessionRequest, SessionResponse>;
 
+/** What the hub needs to know of a connected agent to decide whether a hint could help it. */
+export interface SessionAgent {
+  id: string;
+  orgId: string;
+  capabilities: string[];
+  labels: Record<string, string>;
+}
+
 interface Session {
   agentId: string;
-  capabilities: string[];
+  agent: SessionAgent;
   slots: number;
   call: SessionCall;
 }
@@ -28,8 +39,8 @@ export class SessionHub {
   private cursor = 0;
 
   /** Keeps the stream open until the agent goes away or the hub closes. */
-  attach(agentId: string, capabilities: string[], slots: number, call: SessionCall): void {
-    const session = { agentId, capabilities, slots: Math.max(1, slots), call };
+  attach(agent: SessionAgent, slots: number, call: SessionCall): void {
+    const session = { agentId: agent.id, agent, slots: Math.max(1, slots), call };
     this.sessions.push(session);
     const detach = () => {
       const index = this.sessions.indexOf(session);
@@ -57,13 +68,24 @@ export class SessionHub {
     this.held.set(agentId, count);
   }
 
-  /** Hints up to `wanted` idle agents able to take `kind`, taking turns between them. */
-  hintWork(kind: WorkKindName, wanted: number): void {
+  /** For each group of waiting work, hints as many idle agents able to take it, taking turns between them. */
+  hintWork(kind: WorkKindName, waiting: readonly WaitingWork[]): void {
+    for (const group of waiting) {
+      this.hint(kind, group.count, (agent) => agent.orgId === group.orgId && carriesLabels(agent.labels, group.labels));
+    }
+  }
+
+  /** When what waits is unknown (the database did not answer): every idle agent able to take `kind`. */
+  hintEveryone(kind: WorkKindName): void {
+    this.hint(kind, Number.POSITIVE_INFINITY, () => true);
+  }
+
+  private hint(kind: WorkKindName, wanted: number, fits: (agent: SessionAgent) => boolean): void {
     let hinted = 0;
     const count = this.sessions.length;
     for (let step = 0; step < count && hinted < wanted; step++) {
       const session = this.sessions[(this.cursor + step) % count] as Session;
-      if (!session.capabilities.includes(kind)) continue;
+      if (!session.agent.capabilities.includes(kind) || !fits(session.agent)) continue;
       if ((this.held.get(session.agentId) ?? 0) >= session.slots) continue;
       session.call.write({ event: { $case: "workAvailable", value: { kind: workKind(kind) } } });
       hinted++;

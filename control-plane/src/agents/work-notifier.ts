@@ -20,12 +20,35 @@ export interface CancelNotice {
 
 export type WorkKindName = "build" | "deploy";
 
-/** How much work of a kind waits for an agent (counted up to 1,000: enough to choose whom to wake). */
-export async function pendingWork(db: Db, kind: WorkKindName): Promise<number> {
-  const table = kind === "build" ? sql`builds` : sql`deploy_work_items`;
-  const { rows } = await sql<{ n: string }>`
-    SELECT count(*) AS n FROM (SELECT 1 FROM ${table} WHERE status = 'pending' LIMIT 1000) waiting`.execute(db);
-  return Number(rows[0]?.n ?? 0);
+/** Work of one kind that waits for an agent of `orgId` carrying `labels`. */
+export interface WaitingWork {
+  orgId: string;
+  labels: Record<string, string>;
+  count: number;
+}
+
+/**
+ * What waits for an agent, grouped by who could take it (the first 1,000 items are enough to choose
+ * whom to wake).
+ */
+export async function waitingWork(db: Db, kind: WorkKindName): Promise<WaitingWork[]> {
+  const { rows } = await (
+    kind === "build"
+      ? sql<WaitingWork>`
+        SELECT p.org_id AS "orgId", s.build_agent_labels AS labels, count(*)::int AS count
+        FROM (SELECT service_id FROM builds WHERE status = 'pending' LIMIT 1000) waiting
+        JOIN services s ON s.id = waiting.service_id
+        JOIN projects p ON p.id = s.project_id
+        GROUP BY 1, 2`
+      : sql<WaitingWork>`
+        SELECT p.org_id AS "orgId", s.deploy_agent_labels AS labels, count(*)::int AS count
+        FROM (SELECT deployment_id FROM deploy_work_items WHERE status = 'pending' LIMIT 1000) waiting
+        JOIN deployments d ON d.id = waiting.deployment_id
+        JOIN services s ON s.id = d.service_id
+        JOIN projects p ON p.id = s.project_id
+        GROUP BY 1, 2`
+  ).execute(db);
+  return rows;
 }
 
 /** Queues a NOTIFY that Postgres delivers when (and only if) the transaction commits. */

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test-support/database.js";
-import { seedAgents, seedService } from "../../../test-support/fixtures.js";
+import { queueBuilds, seedAgents, seedService } from "../../../test-support/fixtures.js";
 import {
   LeaseLostError,
   advanceBuild,
@@ -78,6 +78,17 @@ describe("build repository", () => {
     expect(winners).toHaveLength(1);
     expect(winners[0]).toMatchObject({ id: build.id, status: "claimed", attempt: 1 });
     expect(winners[0]?.lease_token).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("gives a build only to an agent carrying every label its service requires", async () => {
+    const { serviceId: gpuService } = await seedService(database.db, {
+      buildAgentLabels: { gpu: "yes", region: "eu" },
+    });
+    const [plain] = await seedAgents(database.db, 1, { labels: { region: "eu" } });
+    const [gpu] = await seedAgents(database.db, 1, { labels: { gpu: "yes", region: "eu", arch: "amd64" } });
+    const [build] = await queueBuilds(database.db, gpuService);
+    expect(await claimNextBuild(database.db, plain as string, 60)).toBeUndefined();
+    expect(await claimNextBuild(database.db, gpu as string, 60)).toMatchObject({ id: build?.id, claimed_by: gpu });
   });
 
   it("fences every write with the lease token", async () => {

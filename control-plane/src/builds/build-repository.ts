@@ -50,11 +50,6 @@ export async function insertBuild(trx: Transaction<Database>, input: NewBuildInp
   return build;
 }
 
-/**
- * Claims the oldest pending build for an agent: one statement that locks the row with
- * FOR UPDATE SKIP LOCKED (so racing claimers never wait on or get the same row), stamps the
- * claim, and records the transition.
- */
 /** The build an earlier claim with this key gave the agent, while it still holds it. */
 export async function findClaimedBuild(db: Executor, agentId: string, claimKey: string): Promise<Build | undefined> {
   return db
@@ -66,6 +61,11 @@ export async function findClaimedBuild(db: Executor, agentId: string, claimKey: 
     .executeTakeFirst();
 }
 
+/**
+ * Claims the oldest pending build the agent may take (its organisation's, of a service whose
+ * required build labels it carries): one statement that locks the row with FOR UPDATE SKIP LOCKED
+ * (so racing claimers never wait on or get the same row), stamps the claim, and records the transition.
+ */
 export async function claimNextBuild(
   db: Executor,
   agentId: string,
@@ -79,12 +79,13 @@ export async function claimNextBuild(
   }
   const result = await sql<Build>`
     WITH next AS (
-      -- Only work of the agent's own organisation.
       SELECT id FROM builds
       WHERE status = 'pending'
         AND service_id IN (
-          SELECT s.id FROM services s JOIN projects p ON p.id = s.project_id
-          WHERE p.org_id = (SELECT org_id FROM agents WHERE id = ${agentId})
+          SELECT s.id FROM services s
+          JOIN projects p ON p.id = s.project_id
+          JOIN agents a ON a.org_id = p.org_id
+          WHERE a.id = ${agentId} AND s.build_agent_labels <@ a.labels
         )
       ORDER BY created_at, id
       LIMIT 1

@@ -1,5 +1,5 @@
 // Reading and triggering builds on behalf of API callers.
-import type { Transaction } from "kysely";
+import { sql, type Transaction } from "kysely";
 import type { Db } from "../db/database.js";
 import type { Build, Database } from "../db/schema.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
@@ -11,6 +11,7 @@ import { insertBuild, requestCancel } from "./build-repository.js";
 import { isTerminalBuildStatus } from "./build-status.js";
 import { resolveBranchHead } from "./branch-head.js";
 import { queueGitHubDeployment } from "../github/deployment-outbox.js";
+import { describeLabels } from "../agents/agent-labels.js";
 
 export async function triggerBuild(db: Db, actor: Actor, serviceId: string, commitSha?: string): Promise<Build> {
   const service = await getService(db, actor.orgId, serviceId);
@@ -64,6 +65,41 @@ export async function getBuild(db: Db, orgId: string, buildId: string): Promise<
     .executeTakeFirst();
   if (!build) throw notFound(`build ${buildId}`);
   return build;
+}
+
+/**
+ * Why a pending build cannot start, when no agent could ever claim it as things stand (none able to
+ * build is enrolled, undrained and carrying the labels its service requires); null when one could.
+ * A build must not wait in silence for an agent that does not exist.
+ */
+export async function whyUnclaimable(db: Db, build: Build): Promise<string | null> {
+  if (build.status !== "pending") return null;
+  const service = await db
+    .selectFrom("services")
+    .innerJoin("projects", "projects.id", "services.project_id")
+    .select((eb) => [
+      "services.build_agent_labels as labels",
+      eb
+        .exists(
+          eb
+            .selectFrom("agents")
+            .select("agents.id")
+            .whereRef("agents.org_id", "=", "projects.org_id")
+            .where("agents.enrolled_at", "is not", null)
+            .where("agents.revoked_at", "is", null)
+            .where("agents.drained_at", "is", null)
+            .where(sql<boolean>`'build' = ANY(agents.capabilities)`)
+            .where(sql<boolean>`services.build_agent_labels <@ agents.labels`),
+        )
+        .as("claimable"),
+    ])
+    .where("services.id", "=", build.service_id)
+    .executeTakeFirstOrThrow();
+  if (service.claimable) return null;
+  const labels = describeLabels(service.labels);
+  return labels
+    ? `no enrolled, undrained agent that builds carries ${labels}`
+    : "no enrolled, undrained agent builds for this organisation";
 }
 
 export async function getBuildHistory(db: Db, buildId: string) {

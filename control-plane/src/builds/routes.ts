@@ -5,7 +5,15 @@ import type { Build } from "../db/schema.js";
 import { Uuid } from "../projects/schemas.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { readLogChunks } from "./build-logs.js";
-import { cancelBuild, getBuild, getBuildHistory, listBuilds, retryBuild, triggerBuild } from "./build-service.js";
+import {
+  cancelBuild,
+  getBuild,
+  getBuildHistory,
+  listBuilds,
+  retryBuild,
+  triggerBuild,
+  whyUnclaimable,
+} from "./build-service.js";
 
 const BuildView = Type.Object({
   id: Type.String(),
@@ -105,14 +113,24 @@ export const buildRoutes: FastifyPluginAsyncTypebox<{ db: Db; metrics: Metrics }
       schema: {
         tags: ["builds"],
         params: Type.Object({ buildId: Uuid }),
-        response: { 200: Type.Intersect([BuildView, Type.Object({ history: Type.Array(HistoryEntry) })]) },
+        response: {
+          200: Type.Intersect([
+            BuildView,
+            Type.Object({
+              history: Type.Array(HistoryEntry),
+              /** Set while the build waits for an agent that no enrolled agent could be. */
+              waitingFor: Type.Union([Type.String(), Type.Null()]),
+            }),
+          ]),
+        },
       },
     },
     async (request) => {
       const build = await getBuild(db, request.actor.orgId, request.params.buildId);
-      const history = await getBuildHistory(db, build.id);
+      const [history, waitingFor] = await Promise.all([getBuildHistory(db, build.id), whyUnclaimable(db, build)]);
       return {
         ...buildView(build),
+        waitingFor,
         history: history.map((h) => ({
           from: h.from_status,
           to: h.to_status,

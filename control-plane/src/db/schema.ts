@@ -136,6 +136,8 @@ export interface ServicesTable {
   auto_deploy: Generated<boolean>;
   watch_paths: Generated<string[]>;
   build_tags: Generated<boolean>;
+  build_agent_labels: ColumnType<Record<string, string>, string | undefined, string>;
+  deploy_agent_labels: ColumnType<Record<string, string>, string | undefined, string>;
   created_at: CreatedAt;
 }
 

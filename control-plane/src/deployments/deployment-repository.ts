@@ -88,7 +88,6 @@ export async function hasNewerDeployment(
   return row !== undefined;
 }
 
-/** Claims the oldest pending replica item (FOR UPDATE SKIP LOCKED) and marks its deployment in progress. */
 /** The deploy item an earlier claim with this key gave the agent, while it still holds it. */
 export async function findClaimedDeployItem(
   db: Executor,
@@ -104,6 +103,10 @@ export async function findClaimedDeployItem(
     .executeTakeFirst();
 }
 
+/**
+ * Claims the oldest pending replica item the agent may take (its organisation's, of a service whose
+ * required deploy labels it carries), FOR UPDATE SKIP LOCKED, and marks its deployment in progress.
+ */
 export async function claimNextDeployItem(
   db: Executor,
   agentId: string,
@@ -116,12 +119,14 @@ export async function claimNextDeployItem(
   }
   const result = await sql<DeployWorkItem>`
     WITH next AS (
-      -- Only work of the agent's own organisation.
       SELECT id FROM deploy_work_items
       WHERE status = 'pending'
         AND deployment_id IN (
-          SELECT d.id FROM deployments d JOIN services s ON s.id = d.service_id JOIN projects p ON p.id = s.project_id
-          WHERE p.org_id = (SELECT org_id FROM agents WHERE id = ${agentId})
+          SELECT d.id FROM deployments d
+          JOIN services s ON s.id = d.service_id
+          JOIN projects p ON p.id = s.project_id
+          JOIN agents a ON a.org_id = p.org_id
+          WHERE a.id = ${agentId} AND s.deploy_agent_labels <@ a.labels
         )
       ORDER BY created_at, replica_index
       LIMIT 1

@@ -9,6 +9,7 @@ import { createTestDatabase, type TestDatabase } from "../../../test-support/dat
 import { startGitServer, type GitServer } from "../../../test-support/git-server.js";
 import { createRepo } from "../../../test-support/git-repo.js";
 import { buildTestApp, type TestApp } from "../../../test-support/app.js";
+import { queueBuilds, seedAgents } from "../../../test-support/fixtures.js";
 
 const TOKEN = randomBytes(32).toString("hex");
 
@@ -37,7 +38,7 @@ describe("REST API", () => {
     await database.drop();
   });
 
-  const call = (method: "GET" | "POST", url: string, payload?: unknown, token: string | null = TOKEN) =>
+  const call = (method: "GET" | "POST" | "PATCH", url: string, payload?: unknown, token: string | null = TOKEN) =>
     app.inject({
       method,
       url,
@@ -52,12 +53,13 @@ describe("REST API", () => {
       .filter((line) => line.includes("/api/"));
     expect(routes.length).toBeGreaterThan(5);
     const id = "00000000-0000-4000-8000-000000000000";
-    const probes: ["GET" | "POST", string][] = [
+    const probes: ["GET" | "POST" | "PATCH", string][] = [
       ["GET", "/api/projects"],
       ["POST", "/api/projects"],
       ["GET", `/api/projects/${id}/services`],
       ["POST", `/api/projects/${id}/services`],
       ["GET", `/api/services/${id}`],
+      ["PATCH", `/api/services/${id}`],
       ["POST", `/api/services/${id}/builds`],
       ["GET", "/api/builds"],
       ["GET", `/api/builds/${id}`],
@@ -70,7 +72,7 @@ describe("REST API", () => {
     ];
     for (const [method, url] of probes) {
       for (const token of [null, "wrong-token", `${TOKEN}x`]) {
-        const response = await call(method, url, method === "POST" ? {} : undefined, token);
+        const response = await call(method, url, method === "GET" ? undefined : {}, token);
         expect(response.statusCode, `${method} ${url}`).toBe(401);
         expect(response.json()).toEqual({ error: "authentication required", statusCode: 401 });
       }
@@ -132,6 +134,62 @@ describe("REST API", () => {
     });
     expect((await call("GET", "/api/builds/not-a-uuid")).statusCode).toBe(400);
     expect((await call("GET", "/api/builds/urn:uuid:00000000-0000-4000-8000-000000000000")).statusCode).toBe(400);
+  });
+
+  it("changes which agents may build and deploy a service; bad changes are refused and change nothing", async () => {
+    const projectId = (await call("POST", "/api/projects", { name: "labelled" })).json().id as string;
+    const created = await call("POST", `/api/projects/${projectId}/services`, {
+      name: "trainer",
+      gitUrl: "https://example.invalid/a/trainer.git",
+      branch: "main",
+      containerPort: 8080,
+      buildAgentLabels: { gpu: "yes" },
+    });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({ buildAgentLabels: { gpu: "yes" }, deployAgentLabels: {} });
+    const url = `/api/services/${created.json().id}`;
+
+    const changed = await call("PATCH", url, { deployAgentLabels: { region: "eu" }, replicas: 3 });
+    expect(changed.statusCode).toBe(200);
+    expect(changed.json()).toMatchObject({
+      buildAgentLabels: { gpu: "yes" },
+      deployAgentLabels: { region: "eu" },
+      replicas: 3,
+    });
+
+    const refused = [
+      {},
+      { buildAgentLabels: { "Not A Key": "x" } },
+      { buildAgentLabels: { gpu: "x".repeat(256) } },
+      { deployAgentLabels: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, "v"])) },
+      { replicas: 0 },
+      { gitUrl: "https://example.invalid/a/other.git" },
+    ];
+    for (const body of refused) {
+      const response = await call("PATCH", url, body);
+      expect(response.statusCode, JSON.stringify(body)).toBe(400);
+    }
+    expect((await call("GET", url)).json()).toMatchObject(changed.json());
+    const missing = await call("PATCH", "/api/services/00000000-0000-4000-8000-000000000000", { replicas: 2 });
+    expect(missing.statusCode).toBe(404);
+    const audited = await database.db
+      .selectFrom("audit_log")
+      .select(["action", "details"])
+      .where("target", "=", `service:${created.json().id}`)
+      .orderBy("id")
+      .execute();
+    expect(audited.map((a) => a.action)).toEqual(["service.create", "service.update"]);
+
+    // A build no agent could take says so instead of waiting in silence.
+    const [build] = await queueBuilds(database.db, created.json().id);
+    const waitingFor = async () => (await call("GET", `/api/builds/${build?.id}`)).json().waitingFor;
+    expect(await waitingFor()).toBe("no enrolled, undrained agent that builds carries gpu=yes");
+    await seedAgents(database.db, 1, { labels: { gpu: "no" } });
+    expect(await waitingFor()).toBe("no enrolled, undrained agent that builds carries gpu=yes");
+    await seedAgents(database.db, 1, { labels: { gpu: "yes" }, capabilities: ["deploy"] });
+    expect(await waitingFor()).toBe("no enrolled, undrained agent that builds carries gpu=yes");
+    await seedAgents(database.db, 1, { labels: { gpu: "yes", arch: "arm64" } });
+    expect(await waitingFor()).toBeNull();
   });
 
   it("triggers a build of the branch head, lists it, and shows its history", async () => {

@@ -3,6 +3,7 @@ import type { Db } from "../db/database.js";
 import type { Project, Service } from "../db/schema.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
 import { audit } from "../audit/audit-log.js";
+import { notifyWorkAvailable } from "../agents/work-notifier.js";
 import { conflict, isUniqueViolation, notFound } from "../http/errors.js";
 import { REPOSITORY_STATE_COLUMNS, repositoryProblem } from "../github/repository-state.js";
 
@@ -48,6 +49,8 @@ export interface NewServiceInput {
   buildTags?: boolean | undefined;
   containerPort: number;
   replicas?: number | undefined;
+  buildAgentLabels?: Record<string, string> | undefined;
+  deployAgentLabels?: Record<string, string> | undefined;
 }
 
 export async function createService(db: Db, actor: Actor, projectId: string, input: NewServiceInput): Promise<Service> {
@@ -67,6 +70,8 @@ export async function createService(db: Db, actor: Actor, projectId: string, inp
           build_tags: input.buildTags ?? false,
           container_port: input.containerPort,
           replicas: input.replicas ?? 1,
+          build_agent_labels: JSON.stringify(input.buildAgentLabels ?? {}),
+          deploy_agent_labels: JSON.stringify(input.deployAgentLabels ?? {}),
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -90,6 +95,48 @@ export async function getService(db: Db, orgId: string, serviceId: string): Prom
     .executeTakeFirst();
   if (!service) throw notFound(`service ${serviceId}`);
   return service;
+}
+
+export interface ServiceChanges {
+  watchPaths?: string[] | undefined;
+  buildTags?: boolean | undefined;
+  replicas?: number | undefined;
+  buildAgentLabels?: Record<string, string> | undefined;
+  deployAgentLabels?: Record<string, string> | undefined;
+}
+
+/**
+ * Changes a service of the caller's organisation. New agent labels apply to work still waiting, so
+ * agents are told to look again: work no agent could take may now fit one.
+ */
+export async function updateService(
+  db: Db,
+  actor: Actor,
+  serviceId: string,
+  changes: ServiceChanges,
+): Promise<Service> {
+  return db.transaction().execute(async (trx) => {
+    const service = await trx
+      .updateTable("services")
+      .set({
+        ...(changes.watchPaths !== undefined && { watch_paths: changes.watchPaths }),
+        ...(changes.buildTags !== undefined && { build_tags: changes.buildTags }),
+        ...(changes.replicas !== undefined && { replicas: changes.replicas }),
+        ...(changes.buildAgentLabels !== undefined && { build_agent_labels: JSON.stringify(changes.buildAgentLabels) }),
+        ...(changes.deployAgentLabels !== undefined && {
+          deploy_agent_labels: JSON.stringify(changes.deployAgentLabels),
+        }),
+      })
+      .where("id", "=", serviceId)
+      .where("project_id", "in", (eb) => eb.selectFrom("projects").select("id").where("org_id", "=", actor.orgId))
+      .returningAll()
+      .executeTakeFirst();
+    if (!service) throw notFound(`service ${serviceId}`);
+    await audit(trx, actor, "service.update", `service:${service.id}`, { ...changes });
+    if (changes.buildAgentLabels !== undefined) await notifyWorkAvailable(trx, "build");
+    if (changes.deployAgentLabels !== undefined) await notifyWorkAvailable(trx, "deploy");
+    return service;
+  });
 }
 
 export async function listServices(db: Db, orgId: string, projectId: string): Promise<Service[]> {

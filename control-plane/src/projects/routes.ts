@@ -11,10 +11,20 @@ import {
   listProjects,
   listServices,
   repositoryStatuses,
+  updateService,
   type RepositoryStatus,
 } from "./project-repository.js";
 import { resolveRepositorySource } from "./repository-source.js";
-import { ProjectBody, ProjectView, ServiceBody, ServiceView, Uuid, projectView, serviceView } from "./schemas.js";
+import {
+  ProjectBody,
+  ProjectView,
+  ServiceBody,
+  ServicePatch,
+  ServiceView,
+  Uuid,
+  projectView,
+  serviceView,
+} from "./schemas.js";
 
 export const projectRoutes: FastifyPluginAsyncTypebox<{ db: Db; githubApi: GitHubApi; githubWebUrl: string }> = async (
   app,
@@ -83,5 +93,18 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ db: Db; githubApi: GitHu
     "/services/:serviceId",
     { schema: { tags: ["services"], params: Type.Object({ serviceId: Uuid }), response: { 200: ServiceView } } },
     async (request) => viewOf(await getService(db, request.actor.orgId, request.params.serviceId)),
+  );
+
+  app.patch(
+    "/services/:serviceId",
+    {
+      schema: {
+        tags: ["services"],
+        params: Type.Object({ serviceId: Uuid }),
+        body: ServicePatch,
+        response: { 200: ServiceView },
+      },
+    },
+    async (request) => viewOf(await updateService(db, request.actor, request.params.serviceId, request.body)),
   );
 };

@@ -1,5 +1,6 @@
 import { Type, type Static } from "typebox";
 import type { Project, Service } from "../db/schema.js";
+import { AgentLabels } from "../agents/agent-labels.js";
 import { BRANCH_PATTERN, GIT_URL_PATTERN, NAME_PATTERN, REPO_PATH_PATTERN, UUID_PATTERN } from "../http/patterns.js";
 
 export const Uuid = Type.String({ pattern: UUID_PATTERN });
@@ -14,6 +15,12 @@ export const ProjectView = Type.Object({
   name: Type.String(),
   createdAt: Type.String({ format: "date-time" }),
 });
+
+/** Labels an agent must carry to build, or to deploy, the service (all of them; empty: any agent). */
+const AgentRequirements = {
+  buildAgentLabels: Type.Optional(AgentLabels),
+  deployAgentLabels: Type.Optional(AgentLabels),
+};
 
 /**
  * A service's code comes from exactly one of: a repository reachable through the organisation's
@@ -37,10 +44,23 @@ export const ServiceBody = Type.Object(
     buildTags: Type.Optional(Type.Boolean()),
     containerPort: Type.Integer({ minimum: 1, maximum: 65535 }),
     replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+    ...AgentRequirements,
   },
   { additionalProperties: false },
 );
 export type ServiceBody = Static<typeof ServiceBody>;
+
+/** What can change on an existing service without moving it to another repository. */
+export const ServicePatch = Type.Object(
+  {
+    watchPaths: ServiceBody.properties.watchPaths,
+    buildTags: ServiceBody.properties.buildTags,
+    replicas: ServiceBody.properties.replicas,
+    ...AgentRequirements,
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type ServicePatch = Static<typeof ServicePatch>;
 
 export const RepositoryStatusView = Type.Union([
   Type.Object({
@@ -65,6 +85,8 @@ export const ServiceView = Type.Object({
   containerPort: Type.Integer(),
   replicas: Type.Integer(),
   autoDeploy: Type.Boolean(),
+  buildAgentLabels: AgentLabels,
+  deployAgentLabels: AgentLabels,
   repository: RepositoryStatusView,
   createdAt: Type.String({ format: "date-time" }),
 });
@@ -91,6 +113,8 @@ export const serviceView = (
   containerPort: s.container_port,
   replicas: s.replicas,
   autoDeploy: s.auto_deploy,
+  buildAgentLabels: s.build_agent_labels,
+  deployAgentLabels: s.deploy_agent_labels,
   repository,
   createdAt: s.created_at.toISOString(),
 });
