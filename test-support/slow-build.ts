@@ -59,6 +59,10 @@ export async function startSlowBuildStack(options: {
   agentEnv?: Record<string, string>;
   /** The build's RUN step; by default `echo step-started && <sleeper>`, which never ends by itself. */
   runStep?: string;
+  /** The repository's files instead (a Containerfile among them); `runStep` is then unused. */
+  files?: Record<string, string>;
+  /** The agent deploys too (capabilities and work kinds build and deploy). */
+  deploys?: boolean;
   /** Route the agent through a PartitionProxy. */
   partitionable?: boolean;
 }): Promise<SlowBuildStack> {
@@ -79,7 +83,9 @@ export async function startSlowBuildStack(options: {
   cleanups.push(() => git.close());
   const repo = await createRepo(gitRoot, "slow");
   const headSha = await repo.commit(
-    { Containerfile: `FROM ${BASE_IMAGE}\nRUN ${options.runStep ?? `echo step-started && ${sleeper}`}\n` },
+    options.files ?? {
+      Containerfile: `FROM ${BASE_IMAGE}\nRUN ${options.runStep ?? `echo step-started && ${sleeper}`}\n`,
+    },
     "Slow",
   );
 
@@ -111,12 +117,12 @@ export async function startSlowBuildStack(options: {
   const api = apis[0] as ApiClient;
   const { joinToken } = await api.ok<{ joinToken: string }>("POST", "/api/agents", {
     name: "slow-agent",
-    capabilities: ["build"],
+    capabilities: options.deploys ? ["build", "deploy"] : ["build"],
   });
   const agentEnv = {
     SLIPWAY_SERVER: proxy?.address ?? (controlPlanes[0] as ControlPlaneProcess).grpcAddress,
     SLIPWAY_STATE_DIR: stateDir,
-    SLIPWAY_WORK_KINDS: "build",
+    SLIPWAY_WORK_KINDS: options.deploys ? "build,deploy" : "build",
     ...options.agentEnv,
   };
   const agent = await startAgentProcess({ ...agentEnv, SLIPWAY_JOIN_TOKEN: joinToken });

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type Docker from "dockerode";
-import { Outcome, Verdict, WorkKind, type Work, type WorkRef } from "@slipway/proto";
+import { Outcome, Verdict, WorkKind, type ResumeVerdict, type Work, type WorkRef } from "@slipway/proto";
 import { AgentChannel, isLeaseLost, isTransient } from "./channel/channel.js";
 import { delay, fullJitterDelay } from "./channel/backoff.js";
 import { executeBuild } from "./build/build-executor.js";
@@ -73,7 +73,7 @@ export class AgentRunner {
 
   /** Runs until stop() is called. */
   async run(): Promise<void> {
-    await this.stopLeftovers();
+    await this.takeOverLeftovers();
     const signal = this.stopController.signal;
     // Ticks often; heartbeat() decides whether a renewal is due (leases may be shorter than the tick).
     const heartbeat = setInterval(() => {
@@ -93,22 +93,45 @@ export class AgentRunner {
   }
 
   /**
-   * A previous run of this agent may have been killed mid-build: its builds were re-queued (or will
-   * be, when their leases expire), so whatever it left running must stop before we take new work.
+   * A previous run of this agent may have been killed mid-work. Whatever it left running stops first
+   * (its output and exit status went with it, so nothing can be reattached). Then the control plane
+   * hears what that run held and answers for each item: run it again under the same claim, complete
+   * it as cancelled, or forget it.
    */
-  private async stopLeftovers(): Promise<void> {
+  private async takeOverLeftovers(): Promise<void> {
     const groups = await this.processes.killLeftovers();
     const steps = await stopAgentBuildCgroups(this.identity.agentId, this.config.KILL_GRACE_SECONDS * 1000);
     await rm(join(this.config.SLIPWAY_STATE_DIR, "work"), { recursive: true, force: true });
     if (groups + steps > 0) this.log.warn("stopped work a previous run left behind", { groups, steps });
-    // And what it held goes back to the control plane now, not when its lease expires.
-    for (const ref of await this.heldWork.previous()) {
-      await this.channel.release({ work: ref, reason: "the agent restarted before finishing it" }).then(
-        () => this.log.warn("released work a previous run held", { id: ref.id, attempt: ref.attempt }),
-        () => {}, // already re-queued, finished or cancelled: nothing to give back
-      );
+    const held = await this.heldWork.takeOver();
+    if (held.length === 0) return;
+    let verdicts: ResumeVerdict[];
+    try {
+      ({ verdicts } = await this.withRetry(() => this.channel.resume({ held }), this.stopController.signal));
+    } catch (error) {
+      // Still recorded: the next start asks again. Meanwhile the leases run out and the reaper acts.
+      this.log.warn("could not ask what to do with work a previous run held", { error: (error as Error).message });
+      return;
     }
-    await this.heldWork.clear();
+    for (const { work: ref, verdict, reason, resumed, nextLogSeq } of verdicts) {
+      if (!ref) continue;
+      const fields = { id: ref.id, attempt: ref.attempt, reason };
+      if (verdict === Verdict.VERDICT_CONTINUE && resumed?.ref) {
+        this.log.warn("resuming work a previous run held", fields);
+        this.start(resumed, { nextLogSeq });
+        continue;
+      }
+      if (verdict === Verdict.VERDICT_CANCEL) {
+        await this.withRetry(
+          () => this.channel.complete({ work: ref, outcome: Outcome.OUTCOME_CANCELLED, error: reason }),
+          this.stopController.signal,
+        ).catch(() => {}); // its lease running out ends it as cancelled too
+        this.log.warn("completed as cancelled work a previous run held", fields);
+      } else {
+        this.log.warn("dropped work a previous run held", fields);
+      }
+      await this.heldWork.remove(ref);
+    }
   }
 
   /** Stops claiming, stops running work (SIGTERM, then SIGKILL), and waits for it to wind down. */
@@ -193,7 +216,8 @@ export class AgentRunner {
     }
   }
 
-  private start(work: Work): void {
+  /** Runs a claimed work item in a slot; `resumed` when it is a previous run's, starting over. */
+  private start(work: Work, resumed?: { nextLogSeq: number }): void {
     const ref = work.ref as WorkRef;
     const controller = new AbortController();
     const leaseMs = work.leaseExpiresAt ? Math.max(1000, work.leaseExpiresAt.getTime() - Date.now()) : 60_000;
@@ -207,14 +231,19 @@ export class AgentRunner {
     const key = claimKey(ref);
     this.running.set(key, entry);
     void this.heldWork.add(ref);
-    entry.done = this.execute(work, ref, controller).finally(() => {
+    entry.done = this.execute(work, ref, controller, resumed).finally(() => {
       if (this.running.get(key) === entry) this.running.delete(key);
       void this.heldWork.remove(ref);
       this.poke();
     });
   }
 
-  private async execute(work: Work, ref: WorkRef, controller: AbortController): Promise<void> {
+  private async execute(
+    work: Work,
+    ref: WorkRef,
+    controller: AbortController,
+    resumed: { nextLogSeq: number } | undefined,
+  ): Promise<void> {
     const signal = controller.signal;
     const isBuild = work.spec?.$case === "build";
     const fields = { kind: isBuild ? "build" : "deploy", id: ref.id, attempt: ref.attempt };
@@ -230,7 +259,9 @@ export class AgentRunner {
           },
       [],
       loseLease,
+      resumed?.nextLogSeq,
     );
+    if (resumed) log.line(`==> The agent restarted; attempt ${ref.attempt} starts over`);
     const ctx: WorkContext = {
       ref,
       signal,

@@ -13,6 +13,8 @@ import {
   type CompleteRequest,
   type GetGitCredentialsRequest,
   type ReleaseRequest,
+  type ResumeRequest,
+  type ResumeResponse,
   type GetGitCredentialsResponse,
   type HeartbeatRequest,
   type HeartbeatResponse,
@@ -164,6 +166,10 @@ export class AgentChannel {
 
   release(request: ReleaseRequest): Promise<unknown> {
     return this.call(this.client.release as Unary<ReleaseRequest, unknown>, request);
+  }
+
+  resume(request: ResumeRequest): Promise<ResumeResponse> {
+    return this.call(this.client.resume as Unary<ResumeRequest, ResumeResponse>, request);
   }
 
   renewCertificate(csrPem: string): Promise<RenewCertificateResponse> {

@@ -1,5 +1,6 @@
 // The work this agent holds, kept on disk, so that after a crash or a kill the restarted agent can
-// give it back at once (Release) instead of leaving it to wait for its lease to expire.
+// name it to the control plane (Resume) and carry on with it or drop it at once, instead of leaving
+// it to wait for its lease to expire.
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { WorkRef } from "@slipway/proto";
@@ -15,14 +16,20 @@ export class HeldWorkStore {
     this.path = join(stateDir, "held-work.json");
   }
 
-  /** What the previous run of the agent still held when it stopped. */
-  async previous(): Promise<WorkRef[]> {
+  /**
+   * Takes over what the previous run of the agent still held when it stopped: it stays recorded until
+   * each item is started again (add) or dropped (remove), so a second crash meanwhile loses nothing.
+   */
+  async takeOver(): Promise<WorkRef[]> {
+    let previous: WorkRef[] = [];
     try {
       const parsed = JSON.parse(await readFile(this.path, "utf8")) as unknown;
-      return Array.isArray(parsed) ? (parsed as WorkRef[]) : [];
+      if (Array.isArray(parsed)) previous = parsed as WorkRef[];
     } catch {
-      return [];
+      // no file yet, or unreadable: nothing to take over
     }
+    for (const ref of previous) this.held.set(key(ref), ref);
+    return previous;
   }
 
   add(ref: WorkRef): Promise<void> {
@@ -32,11 +39,6 @@ export class HeldWorkStore {
 
   remove(ref: WorkRef): Promise<void> {
     this.held.delete(key(ref));
-    return this.save();
-  }
-
-  clear(): Promise<void> {
-    this.held.clear();
     return this.save();
   }
 

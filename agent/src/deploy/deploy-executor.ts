@@ -28,7 +28,7 @@ export async function executeDeploy(
 
   await ctx.reportPhase(WorkPhase.WORK_PHASE_STARTING);
   const replicaLabels = { [LABELS.service]: spec.serviceId, [LABELS.replica]: String(spec.replicaIndex) };
-  const { id, hostPort } = await startReplica(docker, {
+  const { id, hostPort, adopted } = await startReplica(docker, {
     name: `slipway-${spec.serviceId.slice(0, 8)}-${spec.replicaIndex}-${spec.deploymentId.slice(0, 8)}`,
     imageRef: spec.imageRef,
     containerPort: spec.containerPort,
@@ -41,6 +41,7 @@ export async function executeDeploy(
       [LABELS.deployment]: spec.deploymentId,
     },
   });
+  if (adopted) ctx.log.line(`==> Adopted the container ${id.slice(0, 12)} an earlier run started for this replica`);
   try {
     await waitUntilAnswering(options.publishHost, hostPort, {
       timeoutMs: options.healthTimeoutMs,

@@ -16,7 +16,7 @@ export class LogShipper {
   private readonly queue: { seq: number; data: Buffer; gap: boolean }[] = [];
   private queuedBytes = 0;
   private droppedBytes = 0;
-  private nextSeq = 1;
+  private nextSeq: number;
   private sending: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
   private failure: unknown;
@@ -25,7 +25,10 @@ export class LogShipper {
     private readonly send: SendChunk,
     private readonly secrets: string[] = [],
     private readonly onLeaseLost: () => void = () => {},
+    /** Where numbering starts: after the chunks already stored when an attempt is resumed. */
+    firstSeq = 1,
   ) {
+    this.nextSeq = Math.max(1, firstSeq);
     this.timer = setInterval(() => this.cut(false), FLUSH_INTERVAL_MS);
     this.timer.unref();
   }

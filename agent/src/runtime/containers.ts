@@ -37,9 +37,31 @@ export interface ReplicaSpec {
   labels: Record<string, string>;
 }
 
-/** Creates and starts a replica with its port published on a free host port; returns id and port. */
-export async function startReplica(docker: Docker, spec: ReplicaSpec): Promise<{ id: string; hostPort: number }> {
+const publishedPort = (info: Docker.ContainerInspectInfo, portKey: string): number | undefined => {
+  const hostPort = Number(info.NetworkSettings.Ports?.[portKey]?.[0]?.HostPort);
+  return Number.isInteger(hostPort) && hostPort > 0 ? hostPort : undefined;
+};
+
+/**
+ * Creates and starts a replica with its port published on a free host port; returns id and port.
+ * A container of that name that already runs was started for this very replica by a run of the
+ * agent that died before reporting it: it is adopted rather than started twice (`adopted`). One
+ * that no longer runs is replaced.
+ */
+export async function startReplica(
+  docker: Docker,
+  spec: ReplicaSpec,
+): Promise<{ id: string; hostPort: number; adopted: boolean }> {
   const portKey = `${spec.containerPort}/tcp`;
+  const existing = await docker
+    .getContainer(spec.name)
+    .inspect()
+    .catch(() => undefined);
+  if (existing) {
+    const hostPort = publishedPort(existing, portKey);
+    if (existing.State.Running && hostPort !== undefined) return { id: existing.Id, hostPort, adopted: true };
+    await docker.getContainer(existing.Id).remove({ force: true });
+  }
   const container = await docker.createContainer({
     name: spec.name,
     Image: spec.imageRef,
@@ -55,10 +77,9 @@ export async function startReplica(docker: Docker, spec: ReplicaSpec): Promise<{
   try {
     await container.start();
     const info = await container.inspect();
-    const binding = info.NetworkSettings.Ports?.[portKey]?.[0];
-    const hostPort = Number(binding?.HostPort);
-    if (!Number.isInteger(hostPort) || hostPort <= 0) throw new Error(`no host port was published for ${portKey}`);
-    return { id: info.Id, hostPort };
+    const hostPort = publishedPort(info, portKey);
+    if (hostPort === undefined) throw new Error(`no host port was published for ${portKey}`);
+    return { id: info.Id, hostPort, adopted: false };
   } catch (error) {
     await container.remove({ force: true }).catch(() => {});
     throw error;

@@ -535,7 +535,7 @@ describe("agent channel (server side)", () => {
     expect(text).toMatch(/^slipway_log_bytes_total [1-9]\d*$/m);
   });
 
-  it("takes work given back by a restarted agent straight back to the queue, for its holder only", async () => {
+  it("takes work given back by a stopping agent straight back to the queue, for its holder only", async () => {
     const { joinToken } = await createAgent(database.db, actor, { name: "releaser", capabilities: ["build"] });
     await becomeAgent(joinToken);
     const build = await queueBuild();
@@ -543,7 +543,7 @@ describe("agent channel (server side)", () => {
     const ref = work?.ref as WorkRef;
     expect(ref.id).toBe(build.id);
     const release = (w: WorkRef) =>
-      rpc(client.release as unknown as Call<unknown, unknown>, { work: w, reason: "the agent restarted" });
+      rpc(client.release as unknown as Call<unknown, unknown>, { work: w, reason: "the agent stopped" });
     expect(await codeOf(release({ ...ref, leaseToken: "00000000-0000-4000-8000-000000000bad" }))).toBe(
       "FAILED_PRECONDITION",
     );
@@ -554,6 +554,110 @@ describe("agent channel (server side)", () => {
     expect(await codeOf(release(ref))).toBe("FAILED_PRECONDITION");
     const again = await claim([WorkKind.WORK_KIND_BUILD]);
     expect(again.work?.ref).toMatchObject({ id: build.id, attempt: 2 });
+  });
+
+  it("tells a restarted agent, for each item it held, to run it again, complete it as cancelled, or forget it", async () => {
+    const { joinToken } = await createAgent(database.db, actor, {
+      name: "restarter",
+      capabilities: ["build", "deploy"],
+    });
+    await becomeAgent(joinToken);
+    type Verdicts = {
+      verdicts: { work?: WorkRef; verdict: Verdict; reason: string; resumed?: Work; nextLogSeq: number }[];
+    };
+    const resume = (held: WorkRef[]) => rpc(client.resume as unknown as Call<{ held: WorkRef[] }, Verdicts>, { held });
+
+    // Held mid-build with two log chunks stored; held and cancelled; held past its lease; not held.
+    const running = await queueBuild();
+    const runningRef = await claimOnly(running.id);
+    await report(runningRef, WorkPhase.WORK_PHASE_CLONING);
+    await report(runningRef, WorkPhase.WORK_PHASE_BUILDING);
+    await appendLog(runningRef, 1, "one\n");
+    await appendLog(runningRef, 2, "two\n");
+    const cancelled = await queueBuild();
+    const cancelledRef = await claimOnly(cancelled.id);
+    expect((await cancelViaApi(cancelled.id)).status).toBe(202);
+    const expired = await queueBuild();
+    const expiredRef = await claimOnly(expired.id);
+    await database.db
+      .updateTable("builds")
+      .set({ lease_expires_at: sql<Date>`now() - interval '1 second'` })
+      .where("id", "=", expired.id)
+      .execute();
+    const stale = { ...runningRef, leaseToken: "00000000-0000-4000-8000-000000000bad" };
+
+    // Bad input is refused whole and changes nothing.
+    expect(await codeOf(resume([runningRef, { ...stale, id: "not-a-uuid" }]))).toBe("INVALID_ARGUMENT");
+    expect(await codeOf(resume(Array.from({ length: 257 }, () => runningRef)))).toBe("INVALID_ARGUMENT");
+    expect(await buildRow(running.id)).toMatchObject({ status: "building", resumes: 0 });
+
+    const { verdicts } = await resume([runningRef, cancelledRef, stale, expiredRef]);
+    expect(verdicts.map((v) => [v.work?.id, v.verdict])).toEqual([
+      [running.id, Verdict.VERDICT_CONTINUE],
+      [cancelled.id, Verdict.VERDICT_CANCEL],
+      [running.id, Verdict.VERDICT_LOST],
+      [expired.id, Verdict.VERDICT_LOST],
+    ]);
+    // The same claim starts over: same token and attempt, a fresh lease, the log going on at 3.
+    const [goOn] = verdicts;
+    expect(goOn?.resumed?.ref).toEqual(runningRef);
+    expect(goOn?.resumed?.spec?.$case).toBe("build");
+    expect(goOn?.resumed?.leaseExpiresAt?.getTime()).toBeGreaterThan(Date.now() + 30_000);
+    expect(goOn?.nextLogSeq).toBe(3);
+    expect(await buildRow(running.id)).toMatchObject({ status: "claimed", attempt: 1, resumes: 1 });
+    const history = await database.db
+      .selectFrom("build_status_history")
+      .select(["from_status", "to_status", "reason"])
+      .where("build_id", "=", running.id)
+      .orderBy("id", "desc")
+      .executeTakeFirstOrThrow();
+    expect(history).toEqual({
+      from_status: "building",
+      to_status: "claimed",
+      reason: "the agent restarted; attempt 1 starts over",
+    });
+    // The cancelled one is for the agent to complete as cancelled; the expired one went back to the queue.
+    await complete({ work: cancelledRef, outcome: Outcome.OUTCOME_CANCELLED, error: verdicts[1]?.reason });
+    expect(await buildRow(cancelled.id)).toMatchObject({ status: "cancelled", status_reason: "cancelled by a user" });
+    expect(verdicts[3]?.reason).toBe("its lease expired while the agent was down; it was given back");
+    expect(await buildRow(expired.id)).toMatchObject({ status: "pending", claimed_by: null });
+
+    // A claim is resumed once: an agent that restarts again gives the attempt back.
+    const second = await resume([runningRef]);
+    expect(second.verdicts[0]).toMatchObject({
+      verdict: Verdict.VERDICT_LOST,
+      reason: "the agent restarted again while running it; it was given back",
+    });
+    expect(await buildRow(running.id)).toMatchObject({ status: "pending", attempt: 1, claimed_by: null });
+    expect(await codeOf(appendLog(runningRef, 3, "late\n"))).toBe("FAILED_PRECONDITION");
+
+    // A replica item starts over too (the agent adopts its container); a spent one becomes lost.
+    const ref = await claimOnly(running.id);
+    await complete({
+      work: ref,
+      outcome: Outcome.OUTCOME_SUCCEEDED,
+      result: { $case: "build", value: { imageRef: "ignored", imageDigest: DIGEST } },
+    });
+    const { work: item } = await claim([WorkKind.WORK_KIND_DEPLOY]);
+    const itemRef = item?.ref as WorkRef;
+    await report(itemRef, WorkPhase.WORK_PHASE_PULLING);
+    const replica = await resume([itemRef]);
+    expect(replica.verdicts[0]).toMatchObject({ verdict: Verdict.VERDICT_CONTINUE, resumed: { ref: itemRef } });
+    expect(replica.verdicts[0]?.resumed?.spec?.$case).toBe("deploy");
+    const spent = await resume([itemRef]);
+    expect(spent.verdicts[0]?.verdict).toBe(Verdict.VERDICT_LOST);
+    const itemRow = await database.db
+      .selectFrom("deploy_work_items")
+      .select(["status", "status_reason"])
+      .where("id", "=", itemRef.id)
+      .executeTakeFirstOrThrow();
+    expect(itemRow).toEqual({ status: "lost", status_reason: "the agent restarted again while running it" });
+    // Leave nothing claimable behind for the next tests.
+    for (;;) {
+      const { work } = await claim();
+      if (!work?.ref) break;
+      await complete({ work: work.ref, outcome: Outcome.OUTCOME_FAILED, error: "cleanup" });
+    }
   });
 
   // ---- faults: cancels in every phase, repeated messages, a failing database ------------------

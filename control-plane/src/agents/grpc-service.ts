@@ -15,6 +15,7 @@ import {
   type ClaimRequest,
   type ClaimResponse,
   type LeaseVerdict,
+  type ResumeVerdict,
   type Work,
   type WorkRef,
 } from "@slipway/proto";
@@ -29,10 +30,11 @@ import {
   findClaimedBuild,
   finishBuild,
   renewBuildLeases,
+  resumeBuild,
   type BuildOutcome,
 } from "../builds/build-repository.js";
 import { appendLogChunk, MAX_LOG_CHUNK_BYTES } from "../builds/build-logs.js";
-import { leaseKey } from "../leases/leases.js";
+import { leaseKey, type ResumeDecision } from "../leases/leases.js";
 import { imageRefFor } from "../builds/image-ref.js";
 import {
   advanceDeployItem,
@@ -42,6 +44,7 @@ import {
   finishDeployItem,
   hasNewerDeployment,
   renewDeployLeases,
+  resumeDeployItem,
   type DeployItemOutcome,
 } from "../deployments/deployment-repository.js";
 import { enrolAgent, EnrolmentError, renewAgentCertificate, type AuthenticatedAgent } from "./enrolment.js";
@@ -96,6 +99,9 @@ function checkProtocol(metadata: Metadata): void {
     );
   }
 }
+
+/** More than any agent's slots could hold: a longer list is not a restarted agent's. */
+const MAX_RESUMED_ITEMS = 256;
 
 function checkRef(ref: WorkRef | undefined): { kind: WorkKind; id: string; leaseToken: string } {
   if (!ref) throw invalidArgument("work is required");
@@ -206,6 +212,19 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
         },
       },
     };
+  }
+
+  /** Decides what a restarted agent does with one item it held, and the work to run if it goes on. */
+  async function resumeOne(
+    isBuild: boolean,
+    lease: { id: string; leaseToken: string; agentId: string },
+  ): Promise<{ decision: ResumeDecision<unknown>; work?: Work }> {
+    if (isBuild) {
+      const decision = await db.transaction().execute((trx) => resumeBuild(trx, lease, leaseSeconds));
+      return { decision, work: decision.verdict === "continue" ? await workForBuild(decision.row) : undefined };
+    }
+    const decision = await db.transaction().execute((trx) => resumeDeployItem(trx, lease, leaseSeconds));
+    return { decision, work: decision.verdict === "continue" ? await workForDeployItem(decision.row) : undefined };
   }
 
   /** Assigns at most one work item: builds first, then deploy items, within the agent's capabilities. */
@@ -428,12 +447,41 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
         // A replica may or may not be running: like an expired lease, it is left for reconciliation.
         await db
           .transaction()
-          .execute((trx) =>
-            finishDeployItem(trx, { ...ref, agentId: agent.id, outcome: { status: "failed", reason } }),
-          );
+          .execute((trx) => finishDeployItem(trx, { ...ref, agentId: agent.id, outcome: { status: "lost", reason } }));
       }
       hub.finished(agent.id);
       return {};
+    }),
+
+    resume: unary("Resume", async (request, agent) => {
+      if (request.held.length > MAX_RESUMED_ITEMS) {
+        throw invalidArgument(`at most ${MAX_RESUMED_ITEMS} held items can be named at once`);
+      }
+      const refs = request.held.map(checkRef);
+      const verdicts: ResumeVerdict[] = [];
+      for (const [index, ref] of refs.entries()) {
+        const lease = { id: ref.id, leaseToken: ref.leaseToken, agentId: agent.id };
+        const isBuild = ref.kind === WorkKind.WORK_KIND_BUILD;
+        const { decision, work } = await resumeOne(isBuild, lease);
+        const named = request.held[index] as WorkRef;
+        if (decision.verdict === "continue") {
+          hub.claimed(agent.id);
+          log.info({ workId: ref.id, agentId: agent.id }, "work resumed after its agent restarted");
+          verdicts.push({
+            work: named,
+            verdict: Verdict.VERDICT_CONTINUE,
+            reason: "still held: run it again from the start",
+            resumed: work,
+            nextLogSeq: decision.nextLogSeq,
+          });
+        } else if (decision.verdict === "cancel") {
+          verdicts.push({ work: named, verdict: Verdict.VERDICT_CANCEL, reason: "cancelled by a user", nextLogSeq: 0 });
+        } else {
+          if (decision.gaveBack && isBuild) await notifyWorkAvailable(db, "build");
+          verdicts.push({ work: named, verdict: Verdict.VERDICT_LOST, reason: decision.reason, nextLogSeq: 0 });
+        }
+      }
+      return { verdicts };
     }),
 
     getGitCredentials: unary("GetGitCredentials", async (request, agent) => {

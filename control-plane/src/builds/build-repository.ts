@@ -1,7 +1,15 @@
 // Every write to `builds` happens here, as a guarded statement that records its transition in
 // build_status_history. A zero-row update means the caller no longer owns the build.
 import { sql, type RawBuilder, type Transaction } from "kysely";
-import { BUILD_LEASES, LeaseLostError, holdsLease, renewLeases, type Executor } from "../leases/leases.js";
+import {
+  BUILD_LEASES,
+  LeaseLostError,
+  holdsLease,
+  renewLeases,
+  resumeLease,
+  type Executor,
+  type ResumeDecision,
+} from "../leases/leases.js";
 import type { Build, BuildStatus, Database } from "../db/schema.js";
 import { LEASED_BUILD_STATUSES, PHASE_PREDECESSORS, isTerminalBuildStatus, type AgentPhase } from "./build-status.js";
 import type { Db } from "../db/database.js";
@@ -96,6 +104,7 @@ export async function claimNextBuild(
           claimed_by = ${agentId},
           claim_key = ${claimKey},
           attempt = b.attempt + 1,
+          resumes = 0,
           lease_token = gen_random_uuid(),
           lease_expires_at = now() + make_interval(secs => ${leaseSeconds}),
           started_at = coalesce(b.started_at, now())
@@ -326,4 +335,46 @@ export async function releaseBuild(
     },
   );
   if (statuses.length === 0) throw new LeaseLostError(lease.id);
+}
+
+/**
+ * A build its agent held before restarting. A live claim not resumed before starts over under the
+ * same lease (its log goes on after what was stored); a spent one is given back like a released
+ * build (re-queued, or failed on its last attempt); a cancelled one is for the agent to complete.
+ */
+export async function resumeBuild(
+  trx: Transaction<Database>,
+  lease: { id: string; leaseToken: string; agentId: string },
+  leaseSeconds: number,
+): Promise<ResumeDecision<Build>> {
+  const taken = await resumeLease<BuildStatus, Build>(trx, BUILD_LEASES, lease, leaseSeconds);
+  switch (taken.state) {
+    case "gone":
+      return { verdict: "lost", reason: "this claim no longer holds the build", gaveBack: false };
+    case "cancel-requested":
+      return { verdict: "cancel" };
+    case "spent":
+      await releaseBuild(trx, { ...lease, reason: taken.reason });
+      return { verdict: "lost", reason: `${taken.reason}; it was given back`, gaveBack: true };
+    case "resumed": {
+      const build = taken.row;
+      await trx
+        .insertInto("build_status_history")
+        .values({
+          build_id: build.id,
+          from_status: taken.from as BuildStatus,
+          to_status: "claimed",
+          actor: `agent:${lease.agentId}`,
+          reason: `the agent restarted; attempt ${build.attempt} starts over`,
+        })
+        .execute();
+      const { next } = await trx
+        .selectFrom("build_log_chunks")
+        .select(sql<number>`coalesce(max(seq), 0) + 1`.as("next"))
+        .where("build_id", "=", build.id)
+        .where("attempt", "=", build.attempt)
+        .executeTakeFirstOrThrow();
+      return { verdict: "continue", row: build, nextLogSeq: Number(next) };
+    }
+  }
 }

@@ -200,6 +200,7 @@ export interface BuildsTable {
   cancel_requested_at: Timestamp | null;
   claim_key: string | null;
   lease_extended: Generated<boolean>;
+  resumes: Generated<number>;
   image_ref: string | null;
   image_digest: string | null;
   created_at: CreatedAt;
@@ -249,6 +250,7 @@ export interface DeployWorkItemsTable {
   lease_expires_at: Timestamp | null;
   claim_key: string | null;
   lease_extended: Generated<boolean>;
+  resumes: Generated<number>;
   container_id: string | null;
   endpoint_host: string | null;
   endpoint_port: number | null;

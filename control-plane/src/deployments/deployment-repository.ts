@@ -3,7 +3,15 @@
 import { sql, type Transaction } from "kysely";
 import type { Db } from "../db/database.js";
 import type { Database, Deployment, DeployItemStatus, DeployWorkItem } from "../db/schema.js";
-import { DEPLOY_ITEM_LEASES, LeaseLostError, holdsLease, renewLeases, type Executor } from "../leases/leases.js";
+import {
+  DEPLOY_ITEM_LEASES,
+  LeaseLostError,
+  holdsLease,
+  renewLeases,
+  resumeLease,
+  type Executor,
+  type ResumeDecision,
+} from "../leases/leases.js";
 
 export const LEASED_DEPLOY_ITEM_STATUSES = DEPLOY_ITEM_LEASES.leased;
 
@@ -137,6 +145,7 @@ export async function claimNextDeployItem(
           claimed_by = ${agentId},
           claim_key = ${claimKey},
           attempt = w.attempt + 1,
+          resumes = 0,
           lease_token = gen_random_uuid(),
           lease_expires_at = now() + make_interval(secs => ${leaseSeconds}),
           started_at = now()
@@ -170,7 +179,9 @@ export async function advanceDeployItem(
 export type DeployItemOutcome =
   | { status: "running"; containerId: string; host: string; port: number }
   | { status: "failed"; reason: string }
-  | { status: "cancelled"; reason: string };
+  | { status: "cancelled"; reason: string }
+  /** Ended without knowing whether its container runs: left for reconciliation, never re-run. */
+  | { status: "lost"; reason: string };
 
 /**
  * Ends one replica's item. When the last item of a deployment ends, the deployment ends too:
@@ -282,4 +293,27 @@ export async function reapExpiredDeployItems(db: Db): Promise<number> {
     }
     return lost.rows.length;
   });
+}
+
+/**
+ * A replica item its agent held before restarting. A live claim not resumed before is run again
+ * under the same lease (the agent adopts the container the first run may have started); a spent one
+ * becomes `lost`, as an expired one does.
+ */
+export async function resumeDeployItem(
+  trx: Transaction<Database>,
+  lease: { id: string; leaseToken: string; agentId: string },
+  leaseSeconds: number,
+): Promise<ResumeDecision<DeployWorkItem>> {
+  const taken = await resumeLease<DeployItemStatus, DeployWorkItem>(trx, DEPLOY_ITEM_LEASES, lease, leaseSeconds);
+  switch (taken.state) {
+    case "gone":
+    case "cancel-requested": // deploy items are not cancelled one by one
+      return { verdict: "lost", reason: "this claim no longer holds the replica", gaveBack: false };
+    case "spent":
+      await finishDeployItem(trx, { ...lease, outcome: { status: "lost", reason: taken.reason } });
+      return { verdict: "lost", reason: `${taken.reason}; the replica is left for reconciliation`, gaveBack: true };
+    case "resumed":
+      return { verdict: "continue", row: taken.row, nextLogSeq: 0 };
+  }
 }

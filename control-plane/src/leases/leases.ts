@@ -96,3 +96,57 @@ export async function extendLiveLeases(db: Executor, leaseSeconds: number): Prom
   }
   return extended;
 }
+
+/** How often one claim may be resumed after its agent restarted; beyond, the work is given back. */
+export const MAX_RESUMES_PER_CLAIM = 1;
+
+/** What a restarted agent is told to do with an item its previous run held. */
+export type ResumeDecision<Row> =
+  | { verdict: "continue"; row: Row; nextLogSeq: number }
+  | { verdict: "cancel" }
+  | { verdict: "lost"; reason: string; gaveBack: boolean };
+
+/** What a restarted agent's claim on a work item still allows; see resumeLease. */
+export type ResumableLease<Row> =
+  /** This claim no longer holds the item (it ended, was re-queued, or was never this agent's). */
+  | { state: "gone" }
+  /** Still held, but someone asked to cancel it: the agent completes it as cancelled. */
+  | { state: "cancel-requested" }
+  /** Still held, but its lease ran out or it was resumed already: the caller gives it back. */
+  | { state: "spent"; reason: string }
+  /** Renewed for the agent to run again from the start: status back to `claimed`, one resume used. */
+  | { state: "resumed"; row: Row; from: string };
+
+/**
+ * Takes back a claim its agent held before restarting. Nothing of the work runs any more, so a live
+ * claim starts over under the same lease token (later writes stay fenced by it). Locks the row:
+ * call inside the transaction that acts on the answer.
+ */
+export async function resumeLease<S extends string, Row>(
+  trx: Transaction<Database>,
+  work: LeasedWork<S>,
+  lease: { id: string; leaseToken: string; agentId: string },
+  leaseSeconds: number,
+): Promise<ResumableLease<Row>> {
+  const held = await sql<{ status: string; live: boolean; resumes: number; cancel_requested: boolean }>`
+    SELECT status, lease_expires_at > now() AS live, resumes,
+           ${work.cancellable ? sql`cancel_requested_at IS NOT NULL` : sql`false`} AS cancel_requested
+    FROM ${sql.table(work.table)}
+    WHERE id = ${lease.id} AND lease_token = ${lease.leaseToken} AND claimed_by = ${lease.agentId}
+      AND status = ANY(${[...work.leased]}::${sql.raw(work.statusType)}[])
+    FOR UPDATE`.execute(trx);
+  const row = held.rows[0];
+  if (!row) return { state: "gone" };
+  if (row.cancel_requested) return { state: "cancel-requested" };
+  if (!row.live) return { state: "spent", reason: "its lease expired while the agent was down" };
+  if (row.resumes >= MAX_RESUMES_PER_CLAIM) {
+    return { state: "spent", reason: "the agent restarted again while running it" };
+  }
+  const resumed = await sql<Row>`
+    UPDATE ${sql.table(work.table)}
+    SET status = 'claimed', resumes = resumes + 1, lease_extended = false,
+        lease_expires_at = now() + make_interval(secs => ${leaseSeconds})
+    WHERE id = ${lease.id}
+    RETURNING *`.execute(trx);
+  return { state: "resumed", row: resumed.rows[0] as Row, from: row.status };
+}
