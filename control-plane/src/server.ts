@@ -62,11 +62,15 @@ export async function startControlPlane(
     github,
     logFollowers,
     metrics,
+    // At once for this process's next call; the NOTIFY that follows reaches every control plane.
     onAgentChanged: (agentId) => authenticator.forget(agentId),
   });
   const listener = new WorkListener(config.DATABASE_URL);
   listener.on("log", (buildId) => logFollowers.notify(buildId));
-  listener.on("agent", (agentId) => authenticator.forget(agentId));
+  listener.on("agent", (agentId) => {
+    authenticator.forget(agentId);
+    hub.endSessions(agentId);
+  });
   listener.on("reconnected", () => {
     logFollowers.notifyAll();
     authenticator.forgetAll();

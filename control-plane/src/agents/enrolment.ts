@@ -5,12 +5,12 @@
 // A join token reads `sjt_<secret>.<pin>`: the pin is the digest of the CA's certificate, so an
 // agent can tell the real control plane from anyone else on the way before it trusts anything.
 import { createHash, randomBytes } from "node:crypto";
-import { sql } from "kysely";
+import { sql, type Transaction } from "kysely";
 import type { Db } from "../db/database.js";
-import type { Transaction } from "kysely";
 import type { Agent, Database } from "../db/schema.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
 import { audit } from "../audit/audit-log.js";
+import { notifyWorkAvailable } from "./work-notifier.js";
 import { conflict, HttpError, isUniqueViolation } from "../http/errors.js";
 import { sanitizeText } from "../http/patterns.js";
 import { caPin, readCertificateRequest, type CertificateAuthority } from "../pki/certificate-authority.js";
@@ -177,6 +177,34 @@ export async function setDrained(db: Db, actor: Actor, agentId: string, drained:
   });
 }
 
+/**
+ * Replaces an agent's labels. Its session is renewed with them (every control plane forgets the
+ * agent), and agents look for work again: builds that waited for these labels may now fit.
+ */
+export async function relabelAgent(
+  db: Db,
+  actor: Actor,
+  agentId: string,
+  labels: Record<string, string>,
+): Promise<Agent | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const agent = await trx
+      .updateTable("agents")
+      .set({ labels: JSON.stringify(labels) })
+      .where("id", "=", agentId)
+      .where("org_id", "=", actor.orgId)
+      .returningAll()
+      .executeTakeFirst();
+    if (agent) {
+      await audit(trx, actor, "agent.relabel", `agent:${agentId}`, { labels });
+      await notifyAgentChanged(trx, agentId);
+      await notifyWorkAvailable(trx, "build");
+      await notifyWorkAvailable(trx, "deploy");
+    }
+    return agent;
+  });
+}
+
 /** Revokes an agent: its next call is refused; the reaper re-queues what it held once leases expire. */
 export async function revokeAgent(db: Db, actor: Actor, agentId: string): Promise<Agent | undefined> {
   return db.transaction().execute(async (trx) => {
@@ -195,7 +223,10 @@ export async function revokeAgent(db: Db, actor: Actor, agentId: string): Promis
   });
 }
 
-/** Every control plane forgets what it remembered of the agent (agent-authenticator.ts). */
+/**
+ * Every control plane forgets what it remembered of the agent (agent-authenticator.ts) and ends its
+ * session streams, so that the agent comes back as it now is (or, revoked, is refused).
+ */
 async function notifyAgentChanged(trx: Transaction<Database>, agentId: string): Promise<void> {
   await sql`SELECT pg_notify('slipway_agent', ${agentId})`.execute(trx);
 }

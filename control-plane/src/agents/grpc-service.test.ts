@@ -535,6 +535,39 @@ describe("agent channel (server side)", () => {
     expect(text).toMatch(/^slipway_log_bytes_total [1-9]\d*$/m);
   });
 
+  it("lets a relabelled agent take work that waited for its new labels, and renews its session", async () => {
+    const { serviceId: zoned } = await seedService(database.db, { name: "zoned", buildAgentLabels: { zone: "b" } });
+    const { joinToken, agent } = await createAgent(database.db, actor, { name: "relabelled", capabilities: ["build"] });
+    await becomeAgent(joinToken);
+    const [build] = await queueBuilds(database.db, zoned);
+    expect(await claim([WorkKind.WORK_KIND_BUILD])).toEqual({ work: undefined });
+
+    const stream = client.session({ protocolVersion: PROTOCOL_VERSION, slots: 1 }, metadata());
+    const ended = new Promise<void>((resolve) => stream.on("status", () => resolve()));
+    stream.on("error", () => {});
+    await new Promise<void>((resolve) => stream.once("data", () => resolve()));
+
+    const patch = (id: string, body: unknown) =>
+      fetch(`${controlPlane.httpUrl}/api/agents/${id}`, {
+        method: "PATCH",
+        headers: { authorization: `Bearer ${"t".repeat(32)}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    expect((await patch(agent.id, { labels: { "Bad Key": "x" } })).status).toBe(400);
+    expect((await patch(agent.id, { labels: { zone: "b" }, slots: 9 })).status).toBe(400);
+    expect((await patch("00000000-0000-4000-8000-000000000000", { labels: {} })).status).toBe(404);
+    expect(await claim([WorkKind.WORK_KIND_BUILD])).toEqual({ work: undefined });
+
+    const relabelled = await patch(agent.id, { labels: { zone: "b" } });
+    expect(relabelled.status).toBe(200);
+    expect(((await relabelled.json()) as { labels: Record<string, string> }).labels).toEqual({ zone: "b" });
+    // Its open session ends, so that it comes back as it now is; then the waiting build is its.
+    await ended;
+    const { work } = await claim([WorkKind.WORK_KIND_BUILD]);
+    expect(work?.ref?.id).toBe(build?.id);
+    await complete({ work: work?.ref, outcome: Outcome.OUTCOME_FAILED, error: "cleanup" });
+  });
+
   it("takes work given back by a stopping agent straight back to the queue, for its holder only", async () => {
     const { joinToken } = await createAgent(database.db, actor, { name: "releaser", capabilities: ["build"] });
     await becomeAgent(joinToken);

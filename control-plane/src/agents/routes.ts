@@ -7,7 +7,7 @@ import { NAME_PATTERN } from "../http/patterns.js";
 import { notFound } from "../http/errors.js";
 import { Uuid } from "../projects/schemas.js";
 import { AgentLabels } from "./agent-labels.js";
-import { createAgent, listAgents, revokeAgent, setDrained } from "./enrolment.js";
+import { createAgent, listAgents, relabelAgent, revokeAgent, setDrained } from "./enrolment.js";
 
 const AgentView = Type.Object({
   id: Type.String(),
@@ -94,6 +94,24 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{ db: Db; onAgentChanged: (a
         return agentView(agent);
       },
     );
+  app.patch(
+    "/agents/:agentId",
+    {
+      schema: {
+        tags: ["agents"],
+        params: Type.Object({ agentId: Uuid }),
+        body: Type.Object({ labels: AgentLabels }, { additionalProperties: false }),
+        response: { 200: AgentView },
+      },
+    },
+    async (request) => {
+      const agent = await relabelAgent(db, request.actor, request.params.agentId, request.body.labels);
+      if (!agent) throw notFound(`agent ${request.params.agentId}`);
+      onAgentChanged(agent.id);
+      return agentView(agent);
+    },
+  );
+
   // Drain: finish running work, claim nothing new (e.g. before a host's maintenance).
   agentAction("drain", ({ actor, id }) => setDrained(db, actor, id, true));
   agentAction("undrain", ({ actor, id }) => setDrained(db, actor, id, false));

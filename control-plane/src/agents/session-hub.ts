@@ -24,7 +24,6 @@ export interface SessionAgent {
 }
 
 interface Session {
-  agentId: string;
   agent: SessionAgent;
   slots: number;
   call: SessionCall;
@@ -40,7 +39,7 @@ export class SessionHub {
 
   /** Keeps the stream open until the agent goes away or the hub closes. */
   attach(agent: SessionAgent, slots: number, call: SessionCall): void {
-    const session = { agentId: agent.id, agent, slots: Math.max(1, slots), call };
+    const session = { agent, slots: Math.max(1, slots), call };
     this.sessions.push(session);
     const detach = () => {
       const index = this.sessions.indexOf(session);
@@ -52,7 +51,7 @@ export class SessionHub {
   }
 
   get connectedAgents(): number {
-    return new Set(this.sessions.map((s) => s.agentId)).size;
+    return new Set(this.sessions.map((s) => s.agent.id)).size;
   }
 
   claimed(agentId: string): void {
@@ -86,7 +85,7 @@ export class SessionHub {
     for (let step = 0; step < count && hinted < wanted; step++) {
       const session = this.sessions[(this.cursor + step) % count] as Session;
       if (!session.agent.capabilities.includes(kind) || !fits(session.agent)) continue;
-      if ((this.held.get(session.agentId) ?? 0) >= session.slots) continue;
+      if ((this.held.get(session.agent.id) ?? 0) >= session.slots) continue;
       session.call.write({ event: { $case: "workAvailable", value: { kind: workKind(kind) } } });
       hinted++;
       if (hinted === wanted) this.cursor = (this.cursor + step + 1) % count;
@@ -96,9 +95,14 @@ export class SessionHub {
   /** Tells the agent holding a work item to stop it (heartbeat replies repeat this until it does). */
   cancel(agentId: string, kind: WorkKindName, id: string, reason: string): void {
     for (const session of this.sessions) {
-      if (session.agentId !== agentId) continue;
+      if (session.agent.id !== agentId) continue;
       session.call.write({ event: { $case: "cancel", value: { kind: workKind(kind), id, reason } } });
     }
+  }
+
+  /** Ends an agent's streams (it changed, or was revoked): it reconnects and is taken as it now is. */
+  endSessions(agentId: string): void {
+    for (const session of this.sessions.filter((s) => s.agent.id === agentId)) session.call.end();
   }
 
   /** Ends every stream so agents reconnect (to this process after a restart, or to another). */

@@ -68,6 +68,7 @@ describe("REST API", () => {
       ["GET", `/api/deployments/${id}`],
       ["GET", "/api/agents"],
       ["POST", "/api/agents"],
+      ["PATCH", `/api/agents/${id}`],
       ["GET", "/api/webhook-deliveries"],
     ];
     for (const [method, url] of probes) {
