@@ -1,8 +1,11 @@
 // The agent channel's keepalive with the settings it ships with, against the real control plane, on
-// a connection left idle the way a quiet night leaves it: no polls, no heartbeats, only the Session
-// stream. This is the case where a peer enforcing a ping policy answers GOAWAY `too_many_pings`, and
-// where a dropped link goes unnoticed unless keepalive notices it. grpc-js reports both in its own
-// trace (GRPC_TRACE), which is what this test reads.
+// a connection left idle the way a quiet night leaves it: no polls, no heartbeats, no unary call in
+// flight, only the open Session stream with nothing on it. This is the case where a peer enforcing a
+// ping policy answers GOAWAY `too_many_pings`, and where a dropped link goes unnoticed unless
+// keepalive notices it. grpc-js reports both in its own trace (GRPC_TRACE), which this test reads.
+// A grpc-js server enforces no ping policy, so the GOAWAY checks guard against a change of server
+// (or a proxy put in front of it) more than they test today's; the pings being answered, on one
+// connection, and a silent link being noticed by a ping are what today's code must show.
 import { afterEach, describe, expect, it } from "vitest";
 import { eventually, type ApiClient } from "../test-support/api.js";
 import { startSlowBuildStack, type Build, type SlowBuildStack } from "../test-support/slow-build.js";
@@ -59,14 +62,14 @@ describe("agent channel keepalive", () => {
     expect(sinceFirstPing.filter((line) => line.includes("connection closed"))).toEqual([]);
     expect(count(agent, "session stream lost")).toBe(0);
 
-    // The link goes silent (packets dropped, nothing closed). With no call in flight, only the next
-    // unanswered ping can tell the agent, and it must.
+    // The link goes silent (packets dropped, nothing closed). With no unary call in flight and
+    // nothing on the stream, only the next unanswered ping can tell the agent, and it must.
     stack.proxy?.cut();
     await untilPrinted(agent, "Ping timeout passed without response", 1);
     await untilPrinted(agent, "session stream lost; reconnecting", 1);
 
-    // Once the link is back the agent is reachable again at once: with polling off, only the new
-    // Session stream can bring it the next build.
+    // Once the link is back the agent reconnects by itself and takes new work at once, though it
+    // polls only every ten minutes.
     stack.proxy?.heal();
     const build = await api.ok<Build>("POST", `/api/services/${stack.serviceId}/builds`);
     const claimed = await eventually(

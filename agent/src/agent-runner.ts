@@ -95,8 +95,8 @@ export class AgentRunner {
   /**
    * A previous run of this agent may have been killed mid-work. Whatever it left running stops first
    * (its output and exit status went with it, so nothing can be reattached). Then the control plane
-   * hears what that run held and answers for each item: run it again under the same claim, complete
-   * it as cancelled, or forget it.
+   * hears what that run held and answers for each item: run the same attempt again (under a new
+   * lease token), complete it as cancelled, or forget it.
    */
   private async takeOverLeftovers(): Promise<void> {
     const groups = await this.processes.killLeftovers();
@@ -106,8 +106,13 @@ export class AgentRunner {
     const held = await this.heldWork.takeOver();
     if (held.length === 0) return;
     let verdicts: ResumeVerdict[];
+    // One key for this restart: a retry after a lost reply gets the same answers, not new ones.
+    const idempotencyKey = randomUUID();
     try {
-      ({ verdicts } = await this.withRetry(() => this.channel.resume({ held }), this.stopController.signal));
+      ({ verdicts } = await this.withRetry(
+        () => this.channel.resume({ held, idempotencyKey }),
+        this.stopController.signal,
+      ));
     } catch (error) {
       // Still recorded: the next start asks again. Meanwhile the leases run out and the reaper acts.
       this.log.warn("could not ask what to do with work a previous run held", { error: (error as Error).message });
@@ -117,11 +122,10 @@ export class AgentRunner {
       if (!ref) continue;
       const fields = { id: ref.id, attempt: ref.attempt, reason };
       if (verdict === Verdict.VERDICT_CONTINUE && resumed?.ref) {
+        // It goes on under a new lease token; the old claim is done with.
         this.log.warn("resuming work a previous run held", fields);
         this.start(resumed, { nextLogSeq });
-        continue;
-      }
-      if (verdict === Verdict.VERDICT_CANCEL) {
+      } else if (verdict === Verdict.VERDICT_CANCEL) {
         await this.withRetry(
           () => this.channel.complete({ work: ref, outcome: Outcome.OUTCOME_CANCELLED, error: reason }),
           this.stopController.signal,

@@ -11,8 +11,8 @@ import { Metrics } from "./metrics/metrics.js";
 import { extendLiveLeases } from "./leases/leases.js";
 import { AgentAuthenticator } from "./agents/agent-authenticator.js";
 import { createAgentService } from "./agents/grpc-service.js";
-import { SessionHub } from "./agents/session-hub.js";
-import { WorkListener, waitingWork } from "./agents/work-notifier.js";
+import { SessionHub, sameSessionAgent } from "./agents/session-hub.js";
+import { WAITING_SAMPLE, WorkListener, waitingWork } from "./agents/work-notifier.js";
 import { startReaper } from "./scheduler/reaper.js";
 import { GitHubAppStore } from "./github/app-credentials.js";
 import { GitHubApi } from "./github/github-api.js";
@@ -74,16 +74,26 @@ export async function startControlPlane(
   listener.on("reconnected", () => {
     logFollowers.notifyAll();
     authenticator.forgetAll();
+    // Agents changed or revoked while we were deaf still have sessions as they were: check each.
+    void recheckSessions();
   });
+  async function recheckSessions(): Promise<void> {
+    for (const connected of hub.sessionAgents()) {
+      const now = await authenticator.authenticate(connected.id).catch(() => connected);
+      if (!now || !sameSessionAgent(now, connected)) hub.endSessions(connected.id);
+    }
+  }
   // Wake as many idle agents able to take it as there is work waiting (one more per group, in case
   // one is just filling up).
   listener.on("work", (kind) => {
     waitingWork(db, kind).then(
       (waiting) =>
-        hub.hintWork(
-          kind,
-          waiting.map((group) => ({ ...group, count: group.count + 1 })),
-        ),
+        waiting.reduce((sum, group) => sum + group.count, 0) >= WAITING_SAMPLE
+          ? hub.hintEveryone(kind) // a backlog this deep has work for any idle agent
+          : hub.hintWork(
+              kind,
+              waiting.map((group) => ({ ...group, count: group.count + 1 })),
+            ),
       () => hub.hintEveryone(kind),
     );
   });

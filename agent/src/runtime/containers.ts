@@ -44,9 +44,10 @@ const publishedPort = (info: Docker.ContainerInspectInfo, portKey: string): numb
 
 /**
  * Creates and starts a replica with its port published on a free host port; returns id and port.
- * A container of that name that already runs was started for this very replica by a run of the
- * agent that died before reporting it: it is adopted rather than started twice (`adopted`). One
- * that no longer runs is replaced.
+ * A running container of that name carrying every one of the replica's labels (its deployment's
+ * among them) was started for this very replica by a run of the agent that died before reporting
+ * it: it is adopted rather than started twice (`adopted`). Any other container of that name is
+ * replaced.
  */
 export async function startReplica(
   docker: Docker,
@@ -59,7 +60,8 @@ export async function startReplica(
     .catch(() => undefined);
   if (existing) {
     const hostPort = publishedPort(existing, portKey);
-    if (existing.State.Running && hostPort !== undefined) return { id: existing.Id, hostPort, adopted: true };
+    const ours = Object.entries(spec.labels).every(([key, value]) => existing.Config.Labels?.[key] === value);
+    if (ours && existing.State.Running && hostPort !== undefined) return { id: existing.Id, hostPort, adopted: true };
     await docker.getContainer(existing.Id).remove({ force: true });
   }
   const container = await docker.createContainer({

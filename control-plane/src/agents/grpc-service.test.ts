@@ -1,4 +1,5 @@
 // The agent channel's server side, over real gRPC, against a real control plane and database.
+import { randomUUID } from "node:crypto";
 import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import {
   type AgentServiceClient,
@@ -238,32 +239,48 @@ describe("agent channel (server side)", () => {
         as,
       );
 
-    /** A session stream, and a promise per hint it will receive (the first two come on connect). */
+    /** A session stream, what it received in order, and a promise per event (two hints come on connect). */
     const openSession = (as: AgentServiceClient) => {
-      const hints: WorkKind[] = [];
+      const events: (WorkKind | "cancel")[] = [];
       const waiters = new Map<number, () => void>();
       const stream = as.session({ protocolVersion: PROTOCOL_VERSION, slots: 4 }, metadata());
       stream.on("data", (message: { event?: { $case: string; value: { kind: WorkKind } } }) => {
-        if (message.event?.$case !== "workAvailable") return;
-        hints.push(message.event.value.kind);
-        waiters.get(hints.length)?.();
+        if (message.event?.$case === "workAvailable") events.push(message.event.value.kind);
+        else if (message.event?.$case === "cancel") events.push("cancel");
+        else return;
+        waiters.get(events.length)?.();
       });
       stream.on("error", () => {});
-      const hint = (n: number) =>
-        new Promise<void>((resolve) => (hints.length >= n ? resolve() : waiters.set(n, resolve)));
-      return { stream, hints, hint };
+      const received = (n: number) =>
+        new Promise<void>((resolve) => (events.length >= n ? resolve() : waiters.set(n, resolve)));
+      return { stream, events, received };
     };
     const plain = openSession(client);
     const gpu = openSession(labelled.client);
-    await Promise.all([plain.hint(2), gpu.hint(2)]);
+    await Promise.all([plain.received(2), gpu.received(2)]);
+    const connectHints = [WorkKind.WORK_KIND_BUILD, WorkKind.WORK_KIND_DEPLOY];
 
-    // Only the agent that could claim it is woken by the labelled build.
+    // The plain agent holds a build (both agents were woken for it), whose cancel will mark a point
+    // on its stream.
+    const [marker] = await queueBuilds(database.db, serviceId);
+    await Promise.all([plain.received(3), gpu.received(3)]);
+    const held = await claimAs(client, WorkKind.WORK_KIND_BUILD);
+    expect(held.work?.ref?.id).toBe(marker?.id);
+    const before = [...connectHints, WorkKind.WORK_KIND_BUILD];
+
+    // Only the agent that could claim it is woken by the labelled build: the plain agent's stream
+    // carries nothing more before the cancel sent after that build was hinted.
     const [gpuBuild] = await queueBuilds(database.db, gpuService);
-    await gpu.hint(3);
-    // A plain build wakes both; the plain agent's only hint since connecting is this one.
+    await gpu.received(4);
+    expect((await cancelViaApi(marker?.id as string)).status).toBe(202);
+    await plain.received(4);
+    expect(plain.events).toEqual([...before, "cancel"]);
+    await complete({ work: held.work?.ref, outcome: Outcome.OUTCOME_CANCELLED, error: "cancelled by a user" });
+
+    // A plain build wakes the plain agent.
     const [plainBuild] = await queueBuilds(database.db, serviceId);
-    await plain.hint(3);
-    expect(plain.hints).toEqual([WorkKind.WORK_KIND_BUILD, WorkKind.WORK_KIND_DEPLOY, WorkKind.WORK_KIND_BUILD]);
+    await plain.received(5);
+    expect(plain.events).toEqual([...before, "cancel", WorkKind.WORK_KIND_BUILD]);
 
     // The older build is the labelled one; the plain agent passes it by.
     const passedBy = await claimAs(client, WorkKind.WORK_KIND_BUILD);
@@ -598,7 +615,11 @@ describe("agent channel (server side)", () => {
     type Verdicts = {
       verdicts: { work?: WorkRef; verdict: Verdict; reason: string; resumed?: Work; nextLogSeq: number }[];
     };
-    const resume = (held: WorkRef[]) => rpc(client.resume as unknown as Call<{ held: WorkRef[] }, Verdicts>, { held });
+    const resume = (held: WorkRef[], idempotencyKey: string) =>
+      rpc(client.resume as unknown as Call<{ held: WorkRef[]; idempotencyKey: string }, Verdicts>, {
+        held,
+        idempotencyKey,
+      });
 
     // Held mid-build with two log chunks stored; held and cancelled; held past its lease; not held.
     const running = await queueBuild();
@@ -617,52 +638,69 @@ describe("agent channel (server side)", () => {
       .set({ lease_expires_at: sql<Date>`now() - interval '1 second'` })
       .where("id", "=", expired.id)
       .execute();
-    const stale = { ...runningRef, leaseToken: "00000000-0000-4000-8000-000000000bad" };
+    const unknown = { ...runningRef, id: randomUUID() };
 
     // Bad input is refused whole and changes nothing.
-    expect(await codeOf(resume([runningRef, { ...stale, id: "not-a-uuid" }]))).toBe("INVALID_ARGUMENT");
-    expect(await codeOf(resume(Array.from({ length: 257 }, () => runningRef)))).toBe("INVALID_ARGUMENT");
+    expect(await codeOf(resume([runningRef, { ...unknown, id: "not-a-uuid" }], "restart-1"))).toBe("INVALID_ARGUMENT");
+    expect(
+      await codeOf(
+        resume(
+          Array.from({ length: 257 }, () => runningRef),
+          "restart-1",
+        ),
+      ),
+    ).toBe("INVALID_ARGUMENT");
+    expect(await codeOf(resume([runningRef], ""))).toBe("INVALID_ARGUMENT");
     expect(await buildRow(running.id)).toMatchObject({ status: "building", resumes: 0 });
 
-    const { verdicts } = await resume([runningRef, cancelledRef, stale, expiredRef]);
+    const held = [runningRef, cancelledRef, unknown, expiredRef];
+    const { verdicts } = await resume(held, "restart-1");
     expect(verdicts.map((v) => [v.work?.id, v.verdict])).toEqual([
       [running.id, Verdict.VERDICT_CONTINUE],
       [cancelled.id, Verdict.VERDICT_CANCEL],
-      [running.id, Verdict.VERDICT_LOST],
+      [unknown.id, Verdict.VERDICT_LOST],
       [expired.id, Verdict.VERDICT_LOST],
     ]);
-    // The same claim starts over: same token and attempt, a fresh lease, the log going on at 3.
-    const [goOn] = verdicts;
-    expect(goOn?.resumed?.ref).toEqual(runningRef);
+    // The same attempt starts over under a new lease token, with a fresh lease and the log going on at 3.
+    const goOn = verdicts[0];
+    const resumedRef = goOn?.resumed?.ref as WorkRef;
+    expect(resumedRef).toMatchObject({ id: running.id, attempt: 1 });
+    expect(resumedRef.leaseToken).not.toBe(runningRef.leaseToken);
     expect(goOn?.resumed?.spec?.$case).toBe("build");
     expect(goOn?.resumed?.leaseExpiresAt?.getTime()).toBeGreaterThan(Date.now() + 30_000);
     expect(goOn?.nextLogSeq).toBe(3);
     expect(await buildRow(running.id)).toMatchObject({ status: "claimed", attempt: 1, resumes: 1 });
-    const history = await database.db
+    // The reply was lost and the agent asks again: the same answers, nothing done twice.
+    const retried = await resume(held, "restart-1");
+    expect(retried.verdicts.map((v) => v.verdict)).toEqual(verdicts.map((v) => v.verdict));
+    expect(retried.verdicts[0]?.resumed?.ref).toEqual(resumedRef);
+    const startsOver = await database.db
       .selectFrom("build_status_history")
       .select(["from_status", "to_status", "reason"])
       .where("build_id", "=", running.id)
-      .orderBy("id", "desc")
-      .executeTakeFirstOrThrow();
-    expect(history).toEqual({
-      from_status: "building",
-      to_status: "claimed",
-      reason: "the agent restarted; attempt 1 starts over",
-    });
+      .where("reason", "like", "the agent restarted%")
+      .execute();
+    expect(startsOver).toEqual([
+      { from_status: "building", to_status: "claimed", reason: "the agent restarted; attempt 1 starts over" },
+    ]);
+    // Whatever the killed run still had in flight carries the old token: refused.
+    expect(await codeOf(appendLog(runningRef, 3, "late\n"))).toBe("FAILED_PRECONDITION");
+    await appendLog(resumedRef, 3, "three\n");
+
     // The cancelled one is for the agent to complete as cancelled; the expired one went back to the queue.
     await complete({ work: cancelledRef, outcome: Outcome.OUTCOME_CANCELLED, error: verdicts[1]?.reason });
     expect(await buildRow(cancelled.id)).toMatchObject({ status: "cancelled", status_reason: "cancelled by a user" });
     expect(verdicts[3]?.reason).toBe("its lease expired while the agent was down; it was given back");
     expect(await buildRow(expired.id)).toMatchObject({ status: "pending", claimed_by: null });
 
-    // A claim is resumed once: an agent that restarts again gives the attempt back.
-    const second = await resume([runningRef]);
-    expect(second.verdicts[0]).toMatchObject({
-      verdict: Verdict.VERDICT_LOST,
-      reason: "the agent restarted again while running it; it was given back",
-    });
+    // A claim is resumed once: an agent that restarts again gives the attempt back. Named twice, an
+    // item can go on only once.
+    const second = await resume([resumedRef, resumedRef], "restart-2");
+    expect(second.verdicts.map((v) => [v.verdict, v.reason])).toEqual([
+      [Verdict.VERDICT_LOST, "the agent restarted again while running it; it was given back"],
+      [Verdict.VERDICT_LOST, "named twice"],
+    ]);
     expect(await buildRow(running.id)).toMatchObject({ status: "pending", attempt: 1, claimed_by: null });
-    expect(await codeOf(appendLog(runningRef, 3, "late\n"))).toBe("FAILED_PRECONDITION");
 
     // A replica item starts over too (the agent adopts its container); a spent one becomes lost.
     const ref = await claimOnly(running.id);
@@ -674,10 +712,12 @@ describe("agent channel (server side)", () => {
     const { work: item } = await claim([WorkKind.WORK_KIND_DEPLOY]);
     const itemRef = item?.ref as WorkRef;
     await report(itemRef, WorkPhase.WORK_PHASE_PULLING);
-    const replica = await resume([itemRef]);
-    expect(replica.verdicts[0]).toMatchObject({ verdict: Verdict.VERDICT_CONTINUE, resumed: { ref: itemRef } });
+    const replica = await resume([itemRef], "restart-3");
+    expect(replica.verdicts[0]?.verdict).toBe(Verdict.VERDICT_CONTINUE);
     expect(replica.verdicts[0]?.resumed?.spec?.$case).toBe("deploy");
-    const spent = await resume([itemRef]);
+    const resumedItem = replica.verdicts[0]?.resumed?.ref as WorkRef;
+    expect(resumedItem).toMatchObject({ id: itemRef.id, attempt: itemRef.attempt });
+    const spent = await resume([resumedItem], "restart-4");
     expect(spent.verdicts[0]?.verdict).toBe(Verdict.VERDICT_LOST);
     const itemRow = await database.db
       .selectFrom("deploy_work_items")

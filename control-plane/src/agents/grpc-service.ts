@@ -100,6 +100,13 @@ function checkProtocol(metadata: Metadata): void {
   }
 }
 
+/** A client's key for a request it may retry: null when absent. */
+function checkIdempotencyKey(key: string): string | null {
+  if (!key) return null;
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(key)) throw invalidArgument("idempotency_key must be 1-128 [A-Za-z0-9_-]");
+  return key;
+}
+
 /** More than any agent's slots could hold: a longer list is not a restarted agent's. */
 const MAX_RESUMED_ITEMS = 256;
 
@@ -218,21 +225,21 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
   async function resumeOne(
     isBuild: boolean,
     lease: { id: string; leaseToken: string; agentId: string },
+    key: string,
   ): Promise<{ decision: ResumeDecision<unknown>; work?: Work }> {
+    // Each item commits on its own; a retry with the same key finds those already resumed.
     if (isBuild) {
-      const decision = await db.transaction().execute((trx) => resumeBuild(trx, lease, leaseSeconds));
+      const decision = await db.transaction().execute((trx) => resumeBuild(trx, lease, leaseSeconds, key));
       return { decision, work: decision.verdict === "continue" ? await workForBuild(decision.row) : undefined };
     }
-    const decision = await db.transaction().execute((trx) => resumeDeployItem(trx, lease, leaseSeconds));
+    const decision = await db.transaction().execute((trx) => resumeDeployItem(trx, lease, leaseSeconds, key));
     return { decision, work: decision.verdict === "continue" ? await workForDeployItem(decision.row) : undefined };
   }
 
   /** Assigns at most one work item: builds first, then deploy items, within the agent's capabilities. */
   async function claimWork(request: ClaimRequest, agent: AuthenticatedAgent): Promise<ClaimResponse> {
     if (agent.drained) return { work: undefined };
-    const key = request.idempotencyKey || null;
-    if (key !== null && !/^[A-Za-z0-9_-]{1,128}$/.test(key))
-      throw invalidArgument("idempotency_key must be 1-128 [A-Za-z0-9_-]");
+    const key = checkIdempotencyKey(request.idempotencyKey);
     const wanted = new Set(request.kinds);
     if (key !== null) {
       // A retried claim may have been answered with either kind: look in both before claiming anew.
@@ -457,20 +464,29 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
       if (request.held.length > MAX_RESUMED_ITEMS) {
         throw invalidArgument(`at most ${MAX_RESUMED_ITEMS} held items can be named at once`);
       }
+      const key = checkIdempotencyKey(request.idempotencyKey);
+      if (!key) throw invalidArgument("idempotency_key is required");
       const refs = request.held.map(checkRef);
       const verdicts: ResumeVerdict[] = [];
+      const answered = new Set<string>();
       for (const [index, ref] of refs.entries()) {
+        const named = request.held[index] as WorkRef;
+        // An item named twice must not run twice: only its first naming can go on.
+        if (answered.has(ref.id)) {
+          verdicts.push({ work: named, verdict: Verdict.VERDICT_LOST, reason: "named twice", nextLogSeq: 0 });
+          continue;
+        }
+        answered.add(ref.id);
         const lease = { id: ref.id, leaseToken: ref.leaseToken, agentId: agent.id };
         const isBuild = ref.kind === WorkKind.WORK_KIND_BUILD;
-        const { decision, work } = await resumeOne(isBuild, lease);
-        const named = request.held[index] as WorkRef;
+        const { decision, work } = await resumeOne(isBuild, lease, key);
         if (decision.verdict === "continue") {
           hub.claimed(agent.id);
           log.info({ workId: ref.id, agentId: agent.id }, "work resumed after its agent restarted");
           verdicts.push({
             work: named,
             verdict: Verdict.VERDICT_CONTINUE,
-            reason: "still held: run it again from the start",
+            reason: "still held: run the attempt again from the start",
             resumed: work,
             nextLogSeq: decision.nextLogSeq,
           });

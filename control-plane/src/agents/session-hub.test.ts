@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
-import { SessionHub } from "./session-hub.js";
+import { SessionHub, sameSessionAgent } from "./session-hub.js";
 
 /** A stand-in for a gRPC server stream that records what was written to it. */
 function stream() {
@@ -87,5 +87,28 @@ describe("SessionHub", () => {
     // When the database cannot say what waits, every idle agent able to build looks.
     hub.hintEveryone("build");
     expect(hinted()).toEqual([1, 2, 3, 1]);
+  });
+
+  it("ends the streams of an agent that changed, and tells a changed agent from an unchanged one", () => {
+    const hub = new SessionHub();
+    const first = stream();
+    const second = stream();
+    const other = stream();
+    const ended: string[] = [];
+    first.end = () => ended.push("first");
+    second.end = () => ended.push("second");
+    other.end = () => ended.push("other");
+    hub.attach(agent("a", { zone: "b" }), 1, first as unknown as Call);
+    hub.attach(agent("a", { zone: "b" }), 1, second as unknown as Call);
+    hub.attach(agent("c"), 1, other as unknown as Call);
+    expect(hub.sessionAgents().map((a) => a.id)).toEqual(["a", "c"]);
+
+    hub.endSessions("a");
+    expect(ended).toEqual(["first", "second"]);
+
+    const before = agent("a", { zone: "b", arch: "arm64" });
+    expect(sameSessionAgent(before, agent("a", { arch: "arm64", zone: "b" }))).toBe(true);
+    expect(sameSessionAgent(before, agent("a", { zone: "b" }))).toBe(false);
+    expect(sameSessionAgent(before, { ...before, capabilities: ["build", "deploy"] })).toBe(false);
   });
 });

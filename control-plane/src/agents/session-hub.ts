@@ -23,6 +23,12 @@ export interface SessionAgent {
   labels: Record<string, string>;
 }
 
+/** Whether a hub would treat the two alike (same organisation, capabilities and labels). */
+export const sameSessionAgent = (a: SessionAgent, b: SessionAgent): boolean =>
+  a.orgId === b.orgId &&
+  a.capabilities.join() === b.capabilities.join() &&
+  JSON.stringify(Object.entries(a.labels).sort()) === JSON.stringify(Object.entries(b.labels).sort());
+
 interface Session {
   agent: SessionAgent;
   slots: number;
@@ -98,6 +104,11 @@ export class SessionHub {
       if (session.agent.id !== agentId) continue;
       session.call.write({ event: { $case: "cancel", value: { kind: workKind(kind), id, reason } } });
     }
+  }
+
+  /** The agents with an open stream, each once. */
+  sessionAgents(): SessionAgent[] {
+    return [...new Map(this.sessions.map((s) => [s.agent.id, s.agent])).values()];
   }
 
   /** Ends an agent's streams (it changed, or was revoked): it reconnects and is taken as it now is. */

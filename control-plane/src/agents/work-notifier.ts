@@ -27,22 +27,25 @@ export interface WaitingWork {
   count: number;
 }
 
+/** How many waiting items waitingWork looks at: enough to choose whom to wake. */
+export const WAITING_SAMPLE = 1000;
+
 /**
- * What waits for an agent, grouped by who could take it (the first 1,000 items are enough to choose
- * whom to wake).
+ * What waits for an agent, grouped by who could take it, among the oldest WAITING_SAMPLE items. A
+ * full sample may leave some groups out: the caller then wakes every idle agent.
  */
 export async function waitingWork(db: Db, kind: WorkKindName): Promise<WaitingWork[]> {
   const { rows } = await (
     kind === "build"
       ? sql<WaitingWork>`
         SELECT p.org_id AS "orgId", s.build_agent_labels AS labels, count(*)::int AS count
-        FROM (SELECT service_id FROM builds WHERE status = 'pending' LIMIT 1000) waiting
+        FROM (SELECT service_id FROM builds WHERE status = 'pending' LIMIT ${WAITING_SAMPLE}) waiting
         JOIN services s ON s.id = waiting.service_id
         JOIN projects p ON p.id = s.project_id
         GROUP BY 1, 2`
       : sql<WaitingWork>`
         SELECT p.org_id AS "orgId", s.deploy_agent_labels AS labels, count(*)::int AS count
-        FROM (SELECT deployment_id FROM deploy_work_items WHERE status = 'pending' LIMIT 1000) waiting
+        FROM (SELECT deployment_id FROM deploy_work_items WHERE status = 'pending' LIMIT ${WAITING_SAMPLE}) waiting
         JOIN deployments d ON d.id = waiting.deployment_id
         JOIN services s ON s.id = d.service_id
         JOIN projects p ON p.id = s.project_id

@@ -338,16 +338,18 @@ export async function releaseBuild(
 }
 
 /**
- * A build its agent held before restarting. A live claim not resumed before starts over under the
- * same lease (its log goes on after what was stored); a spent one is given back like a released
- * build (re-queued, or failed on its last attempt); a cancelled one is for the agent to complete.
+ * A build its agent held before restarting. A live claim not resumed before starts over as the same
+ * attempt under a new lease token (its log goes on after what was stored); a spent one is given back
+ * like a released build (re-queued, or failed on its last attempt); a cancelled one is for the agent
+ * to complete.
  */
 export async function resumeBuild(
   trx: Transaction<Database>,
   lease: { id: string; leaseToken: string; agentId: string },
   leaseSeconds: number,
+  resumeKey: string,
 ): Promise<ResumeDecision<Build>> {
-  const taken = await resumeLease<BuildStatus, Build>(trx, BUILD_LEASES, lease, leaseSeconds);
+  const taken = await resumeLease<BuildStatus, Build>(trx, BUILD_LEASES, lease, leaseSeconds, resumeKey);
   switch (taken.state) {
     case "gone":
       return { verdict: "lost", reason: "this claim no longer holds the build", gaveBack: false };
@@ -358,16 +360,18 @@ export async function resumeBuild(
       return { verdict: "lost", reason: `${taken.reason}; it was given back`, gaveBack: true };
     case "resumed": {
       const build = taken.row;
-      await trx
-        .insertInto("build_status_history")
-        .values({
-          build_id: build.id,
-          from_status: taken.from as BuildStatus,
-          to_status: "claimed",
-          actor: `agent:${lease.agentId}`,
-          reason: `the agent restarted; attempt ${build.attempt} starts over`,
-        })
-        .execute();
+      if (!taken.repeated) {
+        await trx
+          .insertInto("build_status_history")
+          .values({
+            build_id: build.id,
+            from_status: taken.from as BuildStatus,
+            to_status: "claimed",
+            actor: `agent:${lease.agentId}`,
+            reason: `the agent restarted; attempt ${build.attempt} starts over`,
+          })
+          .execute();
+      }
       const { next } = await trx
         .selectFrom("build_log_chunks")
         .select(sql<number>`coalesce(max(seq), 0) + 1`.as("next"))

@@ -297,15 +297,22 @@ export async function reapExpiredDeployItems(db: Db): Promise<number> {
 
 /**
  * A replica item its agent held before restarting. A live claim not resumed before is run again
- * under the same lease (the agent adopts the container the first run may have started); a spent one
- * becomes `lost`, as an expired one does.
+ * under a new lease token (the agent adopts the container the first run may have started); a spent
+ * one becomes `lost`, as an expired one does.
  */
 export async function resumeDeployItem(
   trx: Transaction<Database>,
   lease: { id: string; leaseToken: string; agentId: string },
   leaseSeconds: number,
+  resumeKey: string,
 ): Promise<ResumeDecision<DeployWorkItem>> {
-  const taken = await resumeLease<DeployItemStatus, DeployWorkItem>(trx, DEPLOY_ITEM_LEASES, lease, leaseSeconds);
+  const taken = await resumeLease<DeployItemStatus, DeployWorkItem>(
+    trx,
+    DEPLOY_ITEM_LEASES,
+    lease,
+    leaseSeconds,
+    resumeKey,
+  );
   switch (taken.state) {
     case "gone":
     case "cancel-requested": // deploy items are not cancelled one by one

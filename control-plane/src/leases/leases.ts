@@ -114,26 +114,38 @@ export type ResumableLease<Row> =
   | { state: "cancel-requested" }
   /** Still held, but its lease ran out or it was resumed already: the caller gives it back. */
   | { state: "spent"; reason: string }
-  /** Renewed for the agent to run again from the start: status back to `claimed`, one resume used. */
-  | { state: "resumed"; row: Row; from: string };
+  /**
+   * Renewed for the agent to run again from the start: status back to `claimed`, a new lease token,
+   * one resume used. `repeated` when this very request resumed it before (its reply was lost).
+   */
+  | { state: "resumed"; row: Row; from: string; repeated: boolean };
 
 /**
  * Takes back a claim its agent held before restarting. Nothing of the work runs any more, so a live
- * claim starts over under the same lease token (later writes stay fenced by it). Locks the row:
- * call inside the transaction that acts on the answer.
+ * claim starts over under a new lease token: whatever the previous run still had in flight carries
+ * the old one and is refused. `resumeKey` makes a retried request find what it already did. Locks
+ * the row: call inside the transaction that acts on the answer.
  */
 export async function resumeLease<S extends string, Row>(
   trx: Transaction<Database>,
   work: LeasedWork<S>,
   lease: { id: string; leaseToken: string; agentId: string },
   leaseSeconds: number,
+  resumeKey: string,
 ): Promise<ResumableLease<Row>> {
+  const leased = sql`status = ANY(${[...work.leased]}::${sql.raw(work.statusType)}[])`;
+  const again = await sql<Row & { status: string }>`
+    SELECT * FROM ${sql.table(work.table)}
+    WHERE id = ${lease.id} AND claimed_by = ${lease.agentId} AND claim_key = ${resumeKey} AND ${leased}
+    FOR UPDATE`.execute(trx);
+  const done = again.rows[0];
+  if (done) return { state: "resumed", row: done, from: done.status, repeated: true };
+
   const held = await sql<{ status: string; live: boolean; resumes: number; cancel_requested: boolean }>`
     SELECT status, lease_expires_at > now() AS live, resumes,
            ${work.cancellable ? sql`cancel_requested_at IS NOT NULL` : sql`false`} AS cancel_requested
     FROM ${sql.table(work.table)}
-    WHERE id = ${lease.id} AND lease_token = ${lease.leaseToken} AND claimed_by = ${lease.agentId}
-      AND status = ANY(${[...work.leased]}::${sql.raw(work.statusType)}[])
+    WHERE id = ${lease.id} AND lease_token = ${lease.leaseToken} AND claimed_by = ${lease.agentId} AND ${leased}
     FOR UPDATE`.execute(trx);
   const row = held.rows[0];
   if (!row) return { state: "gone" };
@@ -144,9 +156,9 @@ export async function resumeLease<S extends string, Row>(
   }
   const resumed = await sql<Row>`
     UPDATE ${sql.table(work.table)}
-    SET status = 'claimed', resumes = resumes + 1, lease_extended = false,
-        lease_expires_at = now() + make_interval(secs => ${leaseSeconds})
+    SET status = 'claimed', resumes = resumes + 1, lease_extended = false, claim_key = ${resumeKey},
+        lease_token = gen_random_uuid(), lease_expires_at = now() + make_interval(secs => ${leaseSeconds})
     WHERE id = ${lease.id}
     RETURNING *`.execute(trx);
-  return { state: "resumed", row: resumed.rows[0] as Row, from: row.status };
+  return { state: "resumed", row: resumed.rows[0] as Row, from: row.status, repeated: false };
 }
