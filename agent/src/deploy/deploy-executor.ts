@@ -6,6 +6,7 @@ import { WorkPhase, type DeploySpec } from "@slipway/proto";
 import { isRunning, LABELS, pullImage, removeReplicas, startReplica, tailLogs } from "../runtime/containers.js";
 import { waitUntilAnswering } from "../runtime/health.js";
 import { WorkFailure, type WorkContext, type WorkResult } from "../work.js";
+import { whileImagesInUse } from "../runtime/podman.js";
 
 export interface DeployExecutorOptions {
   docker: Docker;
@@ -20,26 +21,28 @@ export async function executeDeploy(
   options: DeployExecutorOptions,
 ): Promise<WorkResult> {
   const { docker } = options;
-  await ctx.reportPhase(WorkPhase.WORK_PHASE_PULLING);
-  ctx.log.line(`==> Pulling ${spec.imageRef}`);
-  await pullImage(docker, spec.imageRef, (line) => ctx.log.line(line)).catch((error: Error) => {
-    throw new WorkFailure(`could not pull ${spec.imageRef}: ${error.message}`);
-  });
-
-  await ctx.reportPhase(WorkPhase.WORK_PHASE_STARTING);
   const replicaLabels = { [LABELS.service]: spec.serviceId, [LABELS.replica]: String(spec.replicaIndex) };
-  const { id, hostPort, adopted } = await startReplica(docker, {
-    name: `slipway-${spec.serviceId.slice(0, 8)}-${spec.replicaIndex}-${spec.deploymentId.slice(0, 8)}`,
-    imageRef: spec.imageRef,
-    containerPort: spec.containerPort,
-    publishHost: options.publishHost,
-    env: spec.env,
-    labels: {
-      ...replicaLabels,
-      [LABELS.managed]: "true",
-      [LABELS.project]: spec.projectId,
-      [LABELS.deployment]: spec.deploymentId,
-    },
+  // From pull to create, no build clean-up on this host may remove the image (see whileImagesInUse).
+  const { id, hostPort, adopted } = await whileImagesInUse(async () => {
+    await ctx.reportPhase(WorkPhase.WORK_PHASE_PULLING);
+    ctx.log.line(`==> Pulling ${spec.imageRef}`);
+    await pullImage(docker, spec.imageRef, (line) => ctx.log.line(line)).catch((error: Error) => {
+      throw new WorkFailure(`could not pull ${spec.imageRef}: ${error.message}`);
+    });
+    await ctx.reportPhase(WorkPhase.WORK_PHASE_STARTING);
+    return startReplica(docker, {
+      name: `slipway-${spec.serviceId.slice(0, 8)}-${spec.replicaIndex}-${spec.deploymentId.slice(0, 8)}`,
+      imageRef: spec.imageRef,
+      containerPort: spec.containerPort,
+      publishHost: options.publishHost,
+      env: spec.env,
+      labels: {
+        ...replicaLabels,
+        [LABELS.managed]: "true",
+        [LABELS.project]: spec.projectId,
+        [LABELS.deployment]: spec.deploymentId,
+      },
+    });
   });
   if (adopted) ctx.log.line(`==> Adopted the container ${id.slice(0, 12)} an earlier run started for this replica`);
   try {

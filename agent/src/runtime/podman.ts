@@ -1,4 +1,5 @@
 // Image builds and pushes through the podman CLI.
+import { spawn } from "node:child_process";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { runProcess, type RunOptions } from "./process.js";
@@ -51,6 +52,33 @@ export async function removeImage(localTag: string): Promise<void> {
   await runProcess("flock", ["--exclusive", IMAGE_LOCK, "podman", "rmi", "--ignore", localTag], {
     label: "podman rmi",
   }).catch(() => {});
+}
+
+/**
+ * Runs `use` holding IMAGE_LOCK shared, as a build does. A deploy needs it from pull to create: an
+ * image pulled by name is looked up by id when the container is created, and a build's clean-up
+ * removing its own tag from that same image (same content, e.g. the same commit built twice) would
+ * otherwise delete it in between ("parsing named reference <id>"). Once a container uses an image,
+ * podman refuses to remove it. The lock is held by a flock(1) child that lets go when its stdin
+ * closes, so it is released even if the agent dies.
+ */
+export async function whileImagesInUse<T>(use: () => Promise<T>, lockFile = IMAGE_LOCK): Promise<T> {
+  const holder = spawn("flock", ["--shared", lockFile, "sh", "-c", "echo held && exec cat"], {
+    stdio: ["pipe", "pipe", "ignore"],
+  });
+  holder.stdin.on("error", () => {}); // it may be gone already; closing is all we ever do to it
+  const exited = new Promise<number | null>((resolve) => holder.once("close", resolve));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout.once("data", () => resolve());
+      holder.once("error", reject);
+      void exited.then((code) => reject(new Error(`could not take the image lock (flock exited with ${code})`)));
+    });
+    return await use();
+  } finally {
+    holder.stdin.end();
+    await exited; // released once flock has exited
+  }
 }
 
 let systemdManaged: Promise<boolean> | undefined;
