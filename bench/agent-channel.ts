@@ -11,13 +11,13 @@
 //
 //   bench/run.sh agent-channel [--dispatch-builds 200] [--drain-builds 10000] [--heartbeat-agents 1000]
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
-import { createDatabase, migrateToLatest } from "@slipway/control-plane";
+import { claimNextBuild, createDatabase, finishBuild, migrateToLatest } from "@slipway/control-plane";
 import { enrolAgents, loadAgentCa, SimulatedAgent, type AgentCa } from "./simulated-agents.js";
 import type { WorkRef } from "@slipway/proto";
 
@@ -233,40 +233,34 @@ async function drain(address: string, db: pg.Pool, ca: AgentCa, serviceId: strin
   };
 }
 
-/** The floor for drain: the same claim-and-finish statements, straight to PostgreSQL on as many connections. */
-async function directDrain(databaseUrl: string, serviceId: string, connections: number, builds: number) {
+/**
+ * The floor for drain: the very statements the Claim and Complete handlers run (the repository's
+ * claimNextBuild and finishBuild), straight to PostgreSQL on as many connections, by as many agents.
+ */
+async function directDrain(databaseUrl: string, ca: AgentCa, serviceId: string, connections: number, builds: number) {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: connections });
+  const db = createDatabase(databaseUrl, { max: connections });
   await queueBuilds(pool, serviceId, builds);
+  const agents = await enrolAgents(pool, ca, connections, "floor");
   let claims = 0;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: connections }, async () => {
+    agents.map(async ({ id: agentId }) => {
       for (;;) {
-        const { rows } = await pool.query<{ id: string }>(
-          `WITH next AS (
-             SELECT id FROM builds WHERE status = 'pending' ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
-           ), claimed AS (
-             UPDATE builds b SET status = 'claimed', attempt = b.attempt + 1, lease_token = gen_random_uuid(),
-               lease_expires_at = now() + interval '2 minutes'
-             FROM next WHERE b.id = next.id RETURNING b.id
-           ), history AS (
-             INSERT INTO build_status_history (build_id, from_status, to_status, actor)
-             SELECT id, 'pending', 'claimed', 'bench' FROM claimed
-           )
-           SELECT id FROM claimed`,
-        );
-        const id = rows[0]?.id;
-        if (!id) return;
+        const build = await claimNextBuild(db, agentId, 120, randomUUID());
+        if (!build) return;
         claims++;
-        await pool.query(
-          `WITH f AS (UPDATE builds SET status = 'failed', finished_at = now() WHERE id = $1 RETURNING id)
-           INSERT INTO build_status_history (build_id, from_status, to_status, actor) SELECT id, 'claimed', 'failed', 'bench' FROM f`,
-          [id],
-        );
+        await finishBuild(db, {
+          id: build.id,
+          leaseToken: build.lease_token as string,
+          agentId,
+          outcome: { status: "failed", reason: "benchmark" },
+        });
       }
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  await db.destroy();
   await pool.end();
   return { claimsPerSecond: claims / seconds };
 }
@@ -356,7 +350,7 @@ async function main(): Promise<void> {
 
     const drainBuilds = Number(args["drain-builds"]);
     const drainAgents = Number(args["drain-agents"]);
-    const direct = await directDrain(databaseUrl, serviceId, drainAgents, drainBuilds);
+    const direct = await directDrain(databaseUrl, ca, serviceId, drainAgents, drainBuilds);
     out(`drain floor (direct SQL, ${drainAgents} connections): ${direct.claimsPerSecond.toFixed(0)} claims/s`);
     const drained = await drain(cp.grpcAddress, db, ca, serviceId, drainAgents, drainBuilds);
     out(

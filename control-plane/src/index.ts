@@ -6,3 +6,4 @@ export { migrateToLatest } from "./db/migrate.js";
 export { buildApp } from "./http/app.js";
 export { CertificateAuthority, readCertificateRequest, type CertificateRequest } from "./pki/certificate-authority.js";
 export { SecretBox } from "./crypto/secret-box.js";
+export { claimNextBuild, finishBuild } from "./builds/build-repository.js";

@@ -241,14 +241,17 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
     if (agent.drained) return { work: undefined };
     const key = checkIdempotencyKey(request.idempotencyKey);
     const wanted = new Set(request.kinds);
+    const builds = wanted.has(WorkKind.WORK_KIND_BUILD) && agent.capabilities.includes("build");
+    const deploys = wanted.has(WorkKind.WORK_KIND_DEPLOY) && agent.capabilities.includes("deploy");
     if (key !== null) {
-      // A retried claim may have been answered with either kind: look in both before claiming anew.
-      const earlierBuild = await findClaimedBuild(db, agent.id, key);
+      // A retried claim (its reply was lost) may have been answered with any kind it asked for: the
+      // same work again, not a second item.
+      const earlierBuild = builds ? await findClaimedBuild(db, agent.id, key) : undefined;
       if (earlierBuild) return { work: await workForBuild(earlierBuild) };
-      const earlierItem = await findClaimedDeployItem(db, agent.id, key);
+      const earlierItem = deploys ? await findClaimedDeployItem(db, agent.id, key) : undefined;
       if (earlierItem) return { work: await workForDeployItem(earlierItem) };
     }
-    if (wanted.has(WorkKind.WORK_KIND_BUILD) && agent.capabilities.includes("build")) {
+    if (builds) {
       const build = await claimNextBuild(db, agent.id, leaseSeconds, key);
       if (build) {
         log.info({ buildId: build.id, agentId: agent.id, attempt: build.attempt }, "build claimed");
@@ -256,7 +259,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
         return { work: await workForBuild(build) };
       }
     }
-    if (wanted.has(WorkKind.WORK_KIND_DEPLOY) && agent.capabilities.includes("deploy")) {
+    if (deploys) {
       const item = await claimNextDeployItem(db, agent.id, leaseSeconds, key);
       if (item) {
         log.info({ deployItemId: item.id, agentId: agent.id }, "deploy item claimed");

@@ -72,7 +72,8 @@ export async function findClaimedBuild(db: Executor, agentId: string, claimKey: 
 /**
  * Claims the oldest pending build the agent may take (its organisation's, of a service whose
  * required build labels it carries): one statement that locks the row with FOR UPDATE SKIP LOCKED
- * (so racing claimers never wait on or get the same row), stamps the claim, and records the transition.
+ * (so racing claimers never wait on or get the same row), stamps the claim (with `claimKey`, which
+ * findClaimedBuild looks up when the same claim is asked again), and records the transition.
  */
 export async function claimNextBuild(
   db: Executor,
@@ -80,11 +81,6 @@ export async function claimNextBuild(
   leaseSeconds: number,
   claimKey: string | null = null,
 ): Promise<Build | undefined> {
-  if (claimKey) {
-    // The same claim asked again (its reply was lost): the same build, not a second one.
-    const earlier = await findClaimedBuild(db, agentId, claimKey);
-    if (earlier) return earlier;
-  }
   const result = await sql<Build>`
     WITH next AS (
       SELECT id FROM builds

@@ -113,7 +113,8 @@ export async function findClaimedDeployItem(
 
 /**
  * Claims the oldest pending replica item the agent may take (its organisation's, of a service whose
- * required deploy labels it carries), FOR UPDATE SKIP LOCKED, and marks its deployment in progress.
+ * required deploy labels it carries), FOR UPDATE SKIP LOCKED, stamped with `claimKey` (see
+ * findClaimedDeployItem), and marks its deployment in progress.
  */
 export async function claimNextDeployItem(
   db: Executor,
@@ -121,10 +122,6 @@ export async function claimNextDeployItem(
   leaseSeconds: number,
   claimKey: string | null = null,
 ): Promise<DeployWorkItem | undefined> {
-  if (claimKey) {
-    const earlier = await findClaimedDeployItem(db, agentId, claimKey);
-    if (earlier) return earlier;
-  }
   const result = await sql<DeployWorkItem>`
     WITH next AS (
       SELECT id FROM deploy_work_items
