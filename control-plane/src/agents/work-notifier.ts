@@ -35,22 +35,22 @@ export const WAITING_SAMPLE = 1000;
  * full sample may leave some groups out: the caller then wakes every idle agent.
  */
 export async function waitingWork(db: Db, kind: WorkKindName): Promise<WaitingWork[]> {
-  const { rows } = await (
+  // The services whose work waits (one row per item), and the labels that kind of work requires.
+  const [waiting, labels] =
     kind === "build"
-      ? sql<WaitingWork>`
-        SELECT p.org_id AS "orgId", s.build_agent_labels AS labels, count(*)::int AS count
-        FROM (SELECT service_id FROM builds WHERE status = 'pending' LIMIT ${WAITING_SAMPLE}) waiting
-        JOIN services s ON s.id = waiting.service_id
-        JOIN projects p ON p.id = s.project_id
-        GROUP BY 1, 2`
-      : sql<WaitingWork>`
-        SELECT p.org_id AS "orgId", s.deploy_agent_labels AS labels, count(*)::int AS count
-        FROM (SELECT deployment_id FROM deploy_work_items WHERE status = 'pending' LIMIT ${WAITING_SAMPLE}) waiting
-        JOIN deployments d ON d.id = waiting.deployment_id
-        JOIN services s ON s.id = d.service_id
-        JOIN projects p ON p.id = s.project_id
-        GROUP BY 1, 2`
-  ).execute(db);
+      ? [sql`SELECT service_id FROM builds WHERE status = 'pending' LIMIT ${WAITING_SAMPLE}`, sql`s.build_agent_labels`]
+      : [
+          sql`SELECT d.service_id
+              FROM (SELECT deployment_id FROM deploy_work_items WHERE status = 'pending' LIMIT ${WAITING_SAMPLE}) w
+              JOIN deployments d ON d.id = w.deployment_id`,
+          sql`s.deploy_agent_labels`,
+        ];
+  const { rows } = await sql<WaitingWork>`
+    SELECT p.org_id AS "orgId", ${labels} AS labels, count(*)::int AS count
+    FROM (${waiting}) waiting
+    JOIN services s ON s.id = waiting.service_id
+    JOIN projects p ON p.id = s.project_id
+    GROUP BY 1, 2`.execute(db);
   return rows;
 }
 
