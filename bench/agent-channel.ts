@@ -17,7 +17,14 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
-import { claimNextBuild, createDatabase, finishBuild, migrateToLatest } from "@slipway/control-plane";
+import {
+  BUILD_TABLE,
+  DEPLOY_TABLE,
+  claimWork,
+  createDatabase,
+  finishWork,
+  migrateToLatest,
+} from "@slipway/control-plane";
 import { enrolAgents, loadAgentCa, SimulatedAgent, type AgentCa } from "./simulated-agents.js";
 import type { WorkRef } from "@slipway/proto";
 
@@ -234,9 +241,9 @@ async function drain(address: string, db: pg.Pool, ca: AgentCa, serviceId: strin
 }
 
 /**
- * The floor for drain: the very statements the Claim and Complete handlers run (the repository's
- * claimNextBuild and finishBuild), straight to PostgreSQL by as many agents, through a pool the size
- * of the control plane's (createDatabase's default), as the control plane sends them.
+ * The floor for drain: the very statements the Claim and Complete handlers run (the work core's
+ * claimWork and finishWork, one claim per statement), straight to PostgreSQL by as many agents,
+ * through a pool the size of the control plane's (createDatabase's default).
  */
 async function directDrain(databaseUrl: string, ca: AgentCa, serviceId: string, agentCount: number, builds: number) {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
@@ -248,15 +255,18 @@ async function directDrain(databaseUrl: string, ca: AgentCa, serviceId: string, 
   await Promise.all(
     agents.map(async ({ id: agentId }) => {
       for (;;) {
-        const build = await claimNextBuild(db, agentId, 120, randomUUID());
+        const [build] = await claimWork(db, BUILD_TABLE, [{ agentId, claimKey: randomUUID() }], 120, [
+          BUILD_TABLE,
+          DEPLOY_TABLE,
+        ]);
         if (!build) return;
         claims++;
-        await finishBuild(db, {
-          id: build.id,
-          leaseToken: build.lease_token as string,
-          agentId,
-          outcome: { status: "failed", reason: "benchmark" },
-        });
+        await finishWork(
+          db,
+          BUILD_TABLE,
+          { id: build.id, leaseToken: build.lease_token as string, agentId },
+          { status: "failed", reason: "benchmark" },
+        );
       }
     }),
   );

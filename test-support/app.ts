@@ -7,6 +7,8 @@ import { buildApp } from "../control-plane/src/http/app.js";
 import { GitHubAppStore } from "../control-plane/src/github/app-credentials.js";
 import { GitHubApi } from "../control-plane/src/github/github-api.js";
 import { Metrics } from "../control-plane/src/metrics/metrics.js";
+import { BUILD_TABLE } from "../control-plane/src/builds/build-work.js";
+import { DEPLOY_TABLE } from "../control-plane/src/deployments/deploy-work.js";
 import { SecretBox } from "../control-plane/src/crypto/secret-box.js";
 import { CertificateAuthority } from "../control-plane/src/pki/certificate-authority.js";
 import { TEST_SECRET_KEY } from "./processes.js";
@@ -30,7 +32,7 @@ export async function buildTestApp(db: Db, env: Record<string, string>): Promise
   await CertificateAuthority.loadOrCreate(db, new SecretBox(config.SLIPWAY_SECRET_KEY));
   const redis = new Redis(config.REDIS_URL, { lazyConnect: true });
   const store = new GitHubAppStore(db, config);
-  const metrics = new Metrics(db, () => 0);
+  const metrics = new Metrics(db, [BUILD_TABLE, DEPLOY_TABLE], () => 0);
   const app = await buildApp({ config, db, redis, metrics, github: { store, api: new GitHubApi(store, config) } });
   return {
     app,

@@ -2,8 +2,8 @@
 import { randomBytes } from "node:crypto";
 import type { Db } from "@slipway/control-plane";
 import { BOOTSTRAP_ADMIN_ID, DEFAULT_ORG_ID, type Build } from "../control-plane/src/db/schema.js";
-import { insertBuild } from "../control-plane/src/builds/build-repository.js";
-import { notifyWorkAvailable } from "../control-plane/src/agents/work-notifier.js";
+import { insertBuild } from "../control-plane/src/builds/build-work.js";
+import { notifyWork } from "../control-plane/src/work/sql/notify.js";
 import {
   createProject,
   createService,
@@ -77,7 +77,7 @@ export async function queueBuilds(db: Db, serviceId: string, count = 1): Promise
         }),
       );
     }
-    await notifyWorkAvailable(trx, "build");
+    await notifyWork(trx, "build");
     return builds;
   });
 }

@@ -6,4 +6,8 @@ export { migrateToLatest } from "./db/migrate.js";
 export { buildApp } from "./http/app.js";
 export { CertificateAuthority, readCertificateRequest, type CertificateRequest } from "./pki/certificate-authority.js";
 export { SecretBox } from "./crypto/secret-box.js";
-export { claimNextBuild, finishBuild } from "./builds/build-repository.js";
+// The work core's claim and finish statements, for the benchmark's direct-SQL floor.
+export { BUILD_TABLE } from "./builds/build-work.js";
+export { DEPLOY_TABLE } from "./deployments/deploy-work.js";
+export { claimWork } from "./work/sql/claim.js";
+export { finishWork } from "./work/sql/finish.js";

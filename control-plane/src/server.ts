@@ -1,4 +1,5 @@
-// Starts a control plane: HTTP API, gRPC agent service, work listener and reaper, on one database.
+// Starts a control plane: HTTP API, gRPC agent service, the work core with its wake-ups and reaper,
+// on one database. The only place that wires the gRPC adapter to the rest.
 import { Server } from "@grpc/grpc-js";
 import { Redis } from "ioredis";
 import { AgentServiceService } from "@slipway/proto";
@@ -8,12 +9,17 @@ import { migrateToLatest } from "./db/migrate.js";
 import { buildApp } from "./http/app.js";
 import { LogFollowers } from "./builds/log-stream-routes.js";
 import { Metrics } from "./metrics/metrics.js";
-import { extendLiveLeases } from "./leases/leases.js";
 import { AgentAuthenticator } from "./agents/agent-authenticator.js";
+import { AGENT_CHANNEL } from "./agents/enrolment.js";
 import { createAgentService } from "./agents/grpc-service.js";
-import { SessionHub, sameSessionAgent } from "./agents/session-hub.js";
-import { WAITING_SAMPLE, WorkListener, waitingWork } from "./agents/work-notifier.js";
-import { startReaper } from "./scheduler/reaper.js";
+import { NotificationListener } from "./db/notification-listener.js";
+import { buildWork } from "./builds/build-work.js";
+import { deployWork } from "./deployments/deploy-work.js";
+import { sameSessionAgent } from "./work/session-hub.js";
+import { LOG_CHANNEL } from "./work/sql/append-log.js";
+import { startReaper } from "./work/reaper.js";
+import { wakeAgents } from "./work/wake-up.js";
+import { WorkQueue } from "./work/work-queue.js";
 import { GitHubAppStore } from "./github/app-credentials.js";
 import { GitHubApi } from "./github/github-api.js";
 import { GitHubJobs } from "./jobs/github-jobs.js";
@@ -52,8 +58,12 @@ export async function startControlPlane(
   const store = new GitHubAppStore(db, config);
   const github = { store, api: new GitHubApi(store, config) };
   const logFollowers = new LogFollowers();
-  const hub = new SessionHub();
-  const metrics = new Metrics(db, () => hub.connectedAgents);
+  // Every kind of leased work this control plane hands to agents, in the order agents are offered it.
+  const work = new WorkQueue(db, [buildWork({ registryHost: config.REGISTRY_HOST }), deployWork()], {
+    leaseSeconds: config.LEASE_SECONDS,
+  });
+  const hub = work.sessions;
+  const metrics = new Metrics(db, work.kinds, () => hub.connectedAgents);
   const authenticator = new AgentAuthenticator(db);
   const app = await buildApp({
     config,
@@ -65,9 +75,10 @@ export async function startControlPlane(
     // At once for this process's next call; the NOTIFY that follows reaches every control plane.
     onAgentChanged: (agentId) => authenticator.forget(agentId),
   });
-  const listener = new WorkListener(config.DATABASE_URL);
-  listener.on("log", (buildId) => logFollowers.notify(buildId));
-  listener.on("agent", (agentId) => {
+  const listener = new NotificationListener(config.DATABASE_URL);
+  wakeAgents(listener, db, work.kinds, hub);
+  listener.subscribe(LOG_CHANNEL, (workId) => logFollowers.notify(workId));
+  listener.subscribe(AGENT_CHANNEL, (agentId) => {
     authenticator.forget(agentId);
     hub.endSessions(agentId);
   });
@@ -83,24 +94,9 @@ export async function startControlPlane(
       if (!now || !sameSessionAgent(now, connected)) hub.endSessions(connected.id);
     }
   }
-  // Wake as many idle agents able to take it as there is work waiting (one more per group, in case
-  // one is just filling up).
-  listener.on("work", (kind) => {
-    waitingWork(db, kind).then(
-      (waiting) =>
-        waiting.reduce((sum, group) => sum + group.count, 0) >= WAITING_SAMPLE
-          ? hub.hintEveryone(kind) // a backlog this deep has work for any idle agent
-          : hub.hintWork(
-              kind,
-              waiting.map((group) => ({ ...group, count: group.count + 1 })),
-            ),
-      () => hub.hintEveryone(kind),
-    );
-  });
-  listener.on("cancel", (notice) => {
-    if (notice.agentId) hub.cancel(notice.agentId, notice.kind, notice.id, "cancelled by a user");
-  });
-  listener.on("error", (error) => app.log.warn({ err: error }, "work listener lost its connection; reconnecting"));
+  listener.on("error", (error) =>
+    app.log.warn({ err: error }, "notification listener lost its connection; reconnecting"),
+  );
   await listener.start();
 
   const ca = await CertificateAuthority.loadOrCreate(db, new SecretBox(config.SLIPWAY_SECRET_KEY));
@@ -112,15 +108,13 @@ export async function startControlPlane(
     AgentServiceService,
     createAgentService({
       db,
+      work,
       ca,
       agentCertificateSeconds: config.AGENT_CERTIFICATE_SECONDS,
       authenticator,
       metrics,
       github: github.api,
-      hub,
       log: app.log,
-      leaseSeconds: config.LEASE_SECONDS,
-      registryHost: config.REGISTRY_HOST,
     }),
   );
   // TLS even inside the WireGuard mesh: the mesh proves a host, the certificate proves an agent.
@@ -129,9 +123,9 @@ export async function startControlPlane(
       error ? reject(error) : resolve(port),
     ),
   );
-  const extended = await extendLiveLeases(db, config.LEASE_SECONDS);
+  const extended = await work.extendLiveLeases();
   if (extended > 0) app.log.info({ extended }, "extended live leases once after start-up");
-  const stopReaper = startReaper(db, app.log, config.REAPER_INTERVAL_SECONDS, metrics);
+  const stopReaper = startReaper(work, app.log, config.REAPER_INTERVAL_SECONDS, metrics);
   const githubJobs = new GitHubJobs(
     db,
     github.api,

@@ -17,7 +17,3 @@ export const describeLabels = (labels: Record<string, string>): string =>
   Object.entries(labels)
     .map(([key, value]) => `${key}=${value}`)
     .join(", ");
-
-/** Whether an agent carrying `labels` has every pair `required` asks for. */
-export const carriesLabels = (labels: Record<string, string>, required: Record<string, string>): boolean =>
-  Object.entries(required).every(([key, value]) => labels[key] === value);

@@ -10,8 +10,8 @@ import type { Db } from "../db/database.js";
 import type { Agent, Database } from "../db/schema.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
 import { audit } from "../audit/audit-log.js";
-import { notifyWorkAvailable } from "./work-notifier.js";
-import { conflict, HttpError, isUniqueViolation } from "../http/errors.js";
+import { notifyWork } from "../work/sql/notify.js";
+import { conflict, DomainError, isUniqueViolation, unavailable } from "../errors.js";
 import { sanitizeText } from "../http/patterns.js";
 import { caPin, readCertificateRequest, type CertificateAuthority } from "../pki/certificate-authority.js";
 
@@ -21,7 +21,7 @@ const sha256 = (value: string) => createHash("sha256").update(value).digest();
 
 async function newJoinToken(db: Db): Promise<string> {
   const ca = await db.selectFrom("certificate_authority").select("certificate_pem").executeTakeFirst();
-  if (!ca) throw new HttpError(503, "the control plane's certificate authority is not set up yet; retry shortly");
+  if (!ca) throw unavailable("the control plane's certificate authority is not set up yet; retry shortly");
   return `sjt_${randomBytes(32).toString("base64url")}.${caPin(ca.certificate_pem)}`;
 }
 
@@ -73,8 +73,12 @@ export async function createAgent(
   }
 }
 
-export class EnrolmentError extends Error {
+/** A join token or certificate that does not (or no longer) name an agent that may enrol. */
+export class EnrolmentError extends DomainError {
   override name = "EnrolmentError";
+  constructor(message: string) {
+    super("unauthenticated", message);
+  }
 }
 
 export interface EnrolmentRequest {
@@ -198,8 +202,8 @@ export async function relabelAgent(
     if (agent) {
       await audit(trx, actor, "agent.relabel", `agent:${agentId}`, { labels });
       await notifyAgentChanged(trx, agentId);
-      await notifyWorkAvailable(trx, "build");
-      await notifyWorkAvailable(trx, "deploy");
+      await notifyWork(trx, "build");
+      await notifyWork(trx, "deploy");
     }
     return agent;
   });
@@ -223,10 +227,13 @@ export async function revokeAgent(db: Db, actor: Actor, agentId: string): Promis
   });
 }
 
+/** Payload: the id of an agent that was revoked, drained, undrained or relabelled. */
+export const AGENT_CHANNEL = "slipway_agent";
+
 /**
  * Every control plane forgets what it remembered of the agent (agent-authenticator.ts) and ends its
  * session streams, so that the agent comes back as it now is (or, revoked, is refused).
  */
 async function notifyAgentChanged(trx: Transaction<Database>, agentId: string): Promise<void> {
-  await sql`SELECT pg_notify('slipway_agent', ${agentId})`.execute(trx);
+  await sql`SELECT pg_notify(${AGENT_CHANNEL}, ${agentId})`.execute(trx);
 }

@@ -1,6 +1,7 @@
-// The server side of the agent channel (proto/slipway/agent/v1/agent.proto). Each handler
-// authenticates the caller, validates its input, and delegates to the repositories; every write
-// names a lease, and a stale lease comes back as FAILED_PRECONDITION.
+// The server side of the agent channel (proto/slipway/agent/v1/agent.proto): an adapter between
+// proto messages and the domain. Each handler authenticates the caller, checks the shape of its
+// request, calls the work core (work/work-queue.ts), enrolment or the GitHub module, and turns the
+// answer (or the domain error, grpc-errors.ts) back into proto. No SQL and no business rule here.
 import { status, type Metadata, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
 import type { FastifyBaseLogger } from "fastify";
 import {
@@ -12,69 +13,75 @@ import {
   WorkKind,
   WorkPhase,
   type AgentServiceServer,
-  type ClaimRequest,
-  type ClaimResponse,
-  type LeaseVerdict,
-  type ResumeVerdict,
+  type ResumeVerdict as ProtoResumeVerdict,
+  type SessionResponse,
   type Work,
   type WorkRef,
 } from "@slipway/proto";
 import type { Db } from "../db/database.js";
-import type { Build, DeployWorkItem } from "../db/schema.js";
-import {
-  LeaseLostError,
-  advanceBuild,
-  cancelRequested,
-  claimNextBuild,
-  releaseBuild,
-  findClaimedBuild,
-  finishBuild,
-  renewBuildLeases,
-  resumeBuild,
-  type BuildOutcome,
-} from "../builds/build-repository.js";
-import { appendLogChunk, MAX_LOG_CHUNK_BYTES } from "../builds/build-logs.js";
-import { leaseKey, type ResumeDecision } from "../leases/leases.js";
-import { imageRefFor } from "../builds/image-ref.js";
-import {
-  advanceDeployItem,
-  claimNextDeployItem,
-  findClaimedDeployItem,
-  createDeployment,
-  finishDeployItem,
-  hasNewerDeployment,
-  renewDeployLeases,
-  resumeDeployItem,
-  type DeployItemOutcome,
-} from "../deployments/deployment-repository.js";
-import { enrolAgent, EnrolmentError, renewAgentCertificate, type AuthenticatedAgent } from "./enrolment.js";
-import { CertificateRequestError, type CertificateAuthority } from "../pki/certificate-authority.js";
-import type { AgentAuthenticator } from "./agent-authenticator.js";
-import { RpcError, invalidArgument, unauthenticated } from "./grpc-errors.js";
-import { UUID_PATTERN, sanitizeText } from "../http/patterns.js";
-import type { SessionHub } from "./session-hub.js";
+import type { WorkReport } from "../work/kind.js";
+import type { SessionEvent } from "../work/session-hub.js";
+import type { HeldWork, WorkHandle, WorkQueue } from "../work/work-queue.js";
+import { BUILD_TABLE } from "../builds/build-work.js";
+import { cloneCredentials } from "../github/clone-credentials.js";
 import type { GitHubApi } from "../github/github-api.js";
-import { REPOSITORY_STATE_COLUMNS, repositoryProblem } from "../github/repository-state.js";
-import { BUILD_LEASES, holdsLease } from "../leases/leases.js";
-import { notifyWorkAvailable } from "./work-notifier.js";
+import { enrolAgent, renewAgentCertificate, type AuthenticatedAgent } from "./enrolment.js";
+import type { CertificateAuthority } from "../pki/certificate-authority.js";
+import type { AgentAuthenticator } from "./agent-authenticator.js";
+import { RpcError, invalidArgument, rpcErrorFor, unauthenticated } from "./grpc-errors.js";
+import { UUID_PATTERN, sanitizeText } from "../http/patterns.js";
 import type { Metrics } from "../metrics/metrics.js";
 
 export interface AgentServiceDeps {
   db: Db;
+  work: WorkQueue;
   ca: CertificateAuthority;
   /** How long an agent's certificate is valid. */
   agentCertificateSeconds: number;
   authenticator: AgentAuthenticator;
   metrics: Metrics;
   github: GitHubApi;
-  hub: SessionHub;
   log: FastifyBaseLogger;
-  leaseSeconds: number;
-  registryHost: string;
 }
 
 const UUID = new RegExp(UUID_PATTERN);
-const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+// ---- proto ↔ domain names: an enum value WORK_KIND_BUILD is the kind "build", and so on ----------
+
+const wireKind = (name: string): WorkKind =>
+  WorkKind[`WORK_KIND_${name.toUpperCase()}` as keyof typeof WorkKind] ?? WorkKind.WORK_KIND_UNSPECIFIED;
+
+function enumName(value: number, names: Record<number, string>, prefix: string): string | undefined {
+  const name = names[value];
+  return name?.startsWith(prefix) && !name.endsWith("_UNSPECIFIED")
+    ? name.slice(prefix.length).toLowerCase()
+    : undefined;
+}
+const kindName = (kind: WorkKind) => enumName(kind, WorkKind, "WORK_KIND_");
+const phaseName = (phase: WorkPhase) => enumName(phase, WorkPhase, "WORK_PHASE_");
+
+const OUTCOMES: Partial<Record<Outcome, WorkReport["outcome"]>> = {
+  [Outcome.OUTCOME_SUCCEEDED]: "succeeded",
+  [Outcome.OUTCOME_FAILED]: "failed",
+  [Outcome.OUTCOME_CANCELLED]: "cancelled",
+};
+
+function toWork({ kind, row, spec }: HeldWork): Work {
+  return {
+    ref: { kind: wireKind(kind.name), id: row.id, leaseToken: row.lease_token ?? "", attempt: row.attempt },
+    leaseExpiresAt: row.lease_expires_at ?? undefined,
+    // Each kind builds the spec message of its own name (builds/build-work.ts, deployments/deploy-work.ts).
+    spec: { $case: kind.name, value: spec } as Work["spec"],
+  };
+}
+
+function toSessionResponse(event: SessionEvent): SessionResponse {
+  return event.type === "work-available"
+    ? { event: { $case: "workAvailable", value: { kind: wireKind(event.kind) } } }
+    : { event: { $case: "cancel", value: { kind: wireKind(event.kind), id: event.id, reason: event.reason } } };
+}
+
+// ---- request checks ------------------------------------------------------------------------------
 
 function metadataValue(metadata: Metadata, key: string): string | undefined {
   const value = metadata.get(key)[0];
@@ -90,14 +97,16 @@ function agentIdFromCertificate(subjectAltName: string | undefined): string | un
   return undefined;
 }
 
+function protocolRefusal(version: number): RpcError {
+  return new RpcError(
+    status.FAILED_PRECONDITION,
+    `protocol version ${Number.isNaN(version) ? "missing" : version} is not supported; this control plane speaks ${PROTOCOL_VERSION}`,
+  );
+}
+
 function checkProtocol(metadata: Metadata): void {
   const version = Number(metadataValue(metadata, METADATA.protocol));
-  if (version !== PROTOCOL_VERSION) {
-    throw new RpcError(
-      status.FAILED_PRECONDITION,
-      `protocol version ${Number.isNaN(version) ? "missing" : version} is not supported; this control plane speaks ${PROTOCOL_VERSION}`,
-    );
-  }
+  if (version !== PROTOCOL_VERSION) throw protocolRefusal(version);
 }
 
 /** A client's key for a request it may retry: null when absent. */
@@ -107,21 +116,20 @@ function checkIdempotencyKey(key: string): string | null {
   return key;
 }
 
-/** More than any agent's slots could hold: a longer list is not a restarted agent's. */
-const MAX_RESUMED_ITEMS = 256;
-
-function checkRef(ref: WorkRef | undefined): { kind: WorkKind; id: string; leaseToken: string } {
-  if (!ref) throw invalidArgument("work is required");
-  if (ref.kind !== WorkKind.WORK_KIND_BUILD && ref.kind !== WorkKind.WORK_KIND_DEPLOY) {
-    throw invalidArgument("work.kind must be BUILD or DEPLOY");
-  }
-  if (!UUID.test(ref.id)) throw invalidArgument("work.id must be a uuid");
-  if (!UUID.test(ref.leaseToken)) throw invalidArgument("work.lease_token must be a uuid");
-  return { kind: ref.kind, id: ref.id, leaseToken: ref.leaseToken };
-}
-
 export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
-  const { db, hub, log, leaseSeconds } = deps;
+  const { db, work, log } = deps;
+
+  /** A work item as the agent names it, of a kind this control plane runs. */
+  function checkRef(ref: WorkRef | undefined): WorkHandle {
+    if (!ref) throw invalidArgument("work is required");
+    const kind = kindName(ref.kind);
+    if (!kind || !work.kinds.some((k) => k.name === kind)) {
+      throw invalidArgument(`work.kind must be one of ${work.kinds.map((k) => wireKind(k.name)).join(", ")}`);
+    }
+    if (!UUID.test(ref.id)) throw invalidArgument("work.id must be a uuid");
+    if (!UUID.test(ref.leaseToken)) throw invalidArgument("work.lease_token must be a uuid");
+    return { kind, id: ref.id, leaseToken: ref.leaseToken };
+  }
 
   /**
    * The caller is the agent its client certificate names. TLS has verified the certificate against
@@ -139,6 +147,13 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
     return agent;
   }
 
+  function toServiceError(name: string, error: unknown) {
+    const answer = rpcErrorFor(error);
+    if (answer) return answer;
+    log.error({ err: error, rpc: name }, "agent rpc failed");
+    return new RpcError(status.INTERNAL, `${name} failed on the control plane; retry`);
+  }
+
   /** Runs an authenticated unary handler and maps its errors onto gRPC status codes. */
   function unary<Req, Res>(
     name: string,
@@ -154,141 +169,12 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
     };
   }
 
-  function toServiceError(name: string, error: unknown) {
-    if (error instanceof RpcError) return error;
-    if (error instanceof LeaseLostError) return new RpcError(status.FAILED_PRECONDITION, error.message);
-    if (error instanceof EnrolmentError) return unauthenticated(error.message);
-    if (error instanceof CertificateRequestError) return invalidArgument(error.message);
-    log.error({ err: error, rpc: name }, "agent rpc failed");
-    return new RpcError(status.INTERNAL, `${name} failed on the control plane; retry`);
-  }
-
-  async function workForBuild(build: Build): Promise<Work> {
-    const service = await db
-      .selectFrom("services")
-      .select(["project_id", "git_url", "root_dir"])
-      .where("id", "=", build.service_id)
-      .executeTakeFirstOrThrow();
-    return {
-      ref: {
-        kind: WorkKind.WORK_KIND_BUILD,
-        id: build.id,
-        leaseToken: build.lease_token ?? "",
-        attempt: build.attempt,
-      },
-      leaseExpiresAt: build.lease_expires_at ?? undefined,
-      spec: {
-        $case: "build",
-        value: {
-          projectId: service.project_id,
-          serviceId: build.service_id,
-          gitUrl: service.git_url,
-          commitSha: build.commit_sha,
-          branch: build.branch,
-          rootDir: service.root_dir,
-          imageRef: imageRefFor(deps.registryHost, {
-            projectId: service.project_id,
-            serviceId: build.service_id,
-            commitSha: build.commit_sha,
-          }),
-        },
-      },
-    };
-  }
-
-  async function workForDeployItem(item: DeployWorkItem): Promise<Work> {
-    const target = await db
-      .selectFrom("deployments")
-      .innerJoin("services", "services.id", "deployments.service_id")
-      .select(["deployments.image_ref", "services.id as service_id", "services.project_id", "services.container_port"])
-      .where("deployments.id", "=", item.deployment_id)
-      .executeTakeFirstOrThrow();
-    return {
-      ref: { kind: WorkKind.WORK_KIND_DEPLOY, id: item.id, leaseToken: item.lease_token ?? "", attempt: item.attempt },
-      leaseExpiresAt: item.lease_expires_at ?? undefined,
-      spec: {
-        $case: "deploy",
-        value: {
-          projectId: target.project_id,
-          serviceId: target.service_id,
-          deploymentId: item.deployment_id,
-          replicaIndex: item.replica_index,
-          imageRef: target.image_ref,
-          containerPort: target.container_port,
-          env: { PORT: String(target.container_port) },
-        },
-      },
-    };
-  }
-
-  /** Decides what a restarted agent does with one item it held, and the work to run if it goes on. */
-  async function resumeOne(
-    isBuild: boolean,
-    lease: { id: string; leaseToken: string; agentId: string },
-    key: string,
-  ): Promise<{ decision: ResumeDecision<unknown>; work?: Work }> {
-    // Each item commits on its own; a retry with the same key finds those already resumed.
-    if (isBuild) {
-      const decision = await db.transaction().execute((trx) => resumeBuild(trx, lease, leaseSeconds, key));
-      return { decision, work: decision.verdict === "continue" ? await workForBuild(decision.row) : undefined };
-    }
-    const decision = await db.transaction().execute((trx) => resumeDeployItem(trx, lease, leaseSeconds, key));
-    return { decision, work: decision.verdict === "continue" ? await workForDeployItem(decision.row) : undefined };
-  }
-
-  /** Assigns at most one work item: builds first, then deploy items, within the agent's capabilities. */
-  async function claimWork(request: ClaimRequest, agent: AuthenticatedAgent): Promise<ClaimResponse> {
-    if (agent.drained) return { work: undefined };
-    const key = checkIdempotencyKey(request.idempotencyKey);
-    const wanted = new Set(request.kinds);
-    const builds = wanted.has(WorkKind.WORK_KIND_BUILD) && agent.capabilities.includes("build");
-    const deploys = wanted.has(WorkKind.WORK_KIND_DEPLOY) && agent.capabilities.includes("deploy");
-    if (key !== null) {
-      // A retried claim (its reply was lost) may have been answered with any kind it asked for: the
-      // same work again, not a second item.
-      const earlierBuild = builds ? await findClaimedBuild(db, agent.id, key) : undefined;
-      if (earlierBuild) return { work: await workForBuild(earlierBuild) };
-      const earlierItem = deploys ? await findClaimedDeployItem(db, agent.id, key) : undefined;
-      if (earlierItem) return { work: await workForDeployItem(earlierItem) };
-    }
-    if (builds) {
-      const build = await claimNextBuild(db, agent.id, leaseSeconds, key);
-      if (build) {
-        log.info({ buildId: build.id, agentId: agent.id, attempt: build.attempt }, "build claimed");
-        if (build.attempt === 1) deps.metrics.dispatchSeconds.observe((Date.now() - build.created_at.getTime()) / 1000);
-        return { work: await workForBuild(build) };
-      }
-    }
-    if (deploys) {
-      const item = await claimNextDeployItem(db, agent.id, leaseSeconds, key);
-      if (item) {
-        log.info({ deployItemId: item.id, agentId: agent.id }, "deploy item claimed");
-        return { work: await workForDeployItem(item) };
-      }
-    }
-    return { work: undefined };
-  }
-
   return {
     register: (call, callback) => {
       const { joinToken, hostname, protocolVersion, csrPem } = call.request;
-      if (protocolVersion !== PROTOCOL_VERSION) {
-        callback(
-          new RpcError(
-            status.FAILED_PRECONDITION,
-            `protocol version ${protocolVersion} is not supported; this control plane speaks ${PROTOCOL_VERSION}`,
-          ),
-        );
-        return;
-      }
-      if (!joinToken) {
-        callback(invalidArgument("join_token is required"));
-        return;
-      }
-      if (!csrPem) {
-        callback(invalidArgument("csr_pem is required"));
-        return;
-      }
+      if (protocolVersion !== PROTOCOL_VERSION) return callback(protocolRefusal(protocolVersion));
+      if (!joinToken) return callback(invalidArgument("join_token is required"));
+      if (!csrPem) return callback(invalidArgument("csr_pem is required"));
       enrolAgent(db, deps.ca, {
         joinToken,
         csrPem,
@@ -323,17 +209,14 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
     session: (call) => {
       authenticate(call).then(
         (agent) => {
-          hub.attach(agent, call.request.slots, call);
+          work.sessions.attach(agent, call.request.slots, {
+            write: (event) => call.write(toSessionResponse(event)),
+            end: () => call.end(),
+            on: (event, listener) => call.on(event, listener),
+          });
           // Tell the agent to look once now, in case work arrived while it was away.
-          for (const kind of ["build", "deploy"] as const) {
-            if (agent.capabilities.includes(kind)) {
-              call.write({
-                event: {
-                  $case: "workAvailable",
-                  value: { kind: kind === "build" ? WorkKind.WORK_KIND_BUILD : WorkKind.WORK_KIND_DEPLOY },
-                },
-              });
-            }
+          for (const kind of work.kindsFor(agent)) {
+            call.write(toSessionResponse({ type: "work-available", kind: kind.name }));
           }
         },
         (error: unknown) => call.destroy(toServiceError("Session", error)),
@@ -342,240 +225,116 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
 
     claim: unary("Claim", async (request, agent) => {
       const stopTimer = deps.metrics.claimSeconds.startTimer();
-      const reply = await claimWork(request, agent);
-      stopTimer({ result: reply.work ? "work" : "none" });
-      if (reply.work) hub.claimed(agent.id);
-      return reply;
+      const key = checkIdempotencyKey(request.idempotencyKey);
+      const kinds = request.kinds.map(kindName).filter((name): name is string => name !== undefined);
+      const held = await work.claim(agent, kinds, key);
+      stopTimer({ result: held ? "work" : "none" });
+      if (!held) return { work: undefined };
+      if (!held.again) {
+        log.info(
+          { kind: held.kind.name, workId: held.row.id, agentId: agent.id, attempt: held.row.attempt },
+          "work claimed",
+        );
+        if (held.row.attempt === 1) {
+          deps.metrics.dispatchSeconds.observe((Date.now() - held.row.created_at.getTime()) / 1000);
+        }
+      }
+      return { work: toWork(held) };
     }),
 
     heartbeat: unary("Heartbeat", async (request, agent) => {
-      const refs = request.held.map(checkRef);
-      hub.holding(agent.id, refs.length);
-      const builds = refs.filter((r) => r.kind === WorkKind.WORK_KIND_BUILD);
-      const items = refs.filter((r) => r.kind === WorkKind.WORK_KIND_DEPLOY);
-      const renewed = new Map([
-        ...(await renewBuildLeases(db, agent.id, builds, leaseSeconds)),
-        ...(await renewDeployLeases(db, agent.id, items, leaseSeconds)),
-      ]);
-      const cancelled = await cancelRequested(
-        db,
-        builds.map((b) => b.id),
-      );
-      const verdicts: LeaseVerdict[] = request.held.map((ref) => {
-        const expires = renewed.get(leaseKey(ref.id, ref.leaseToken));
-        if (!expires)
-          return { work: ref, verdict: Verdict.VERDICT_LOST, reason: "the lease is no longer held by this agent" };
-        if (cancelled.has(ref.id)) {
-          return { work: ref, verdict: Verdict.VERDICT_CANCEL, reason: "cancelled by a user", leaseExpiresAt: expires };
-        }
-        return { work: ref, verdict: Verdict.VERDICT_CONTINUE, reason: "", leaseExpiresAt: expires };
-      });
-      return { verdicts };
+      const verdicts = await work.renew(agent.id, request.held.map(checkRef));
+      return {
+        verdicts: request.held.map((ref, index) => {
+          const renewed = verdicts[index];
+          if (!renewed || renewed.verdict === "lost") {
+            return { work: ref, verdict: Verdict.VERDICT_LOST, reason: "the lease is no longer held by this agent" };
+          }
+          return renewed.verdict === "cancel"
+            ? {
+                work: ref,
+                verdict: Verdict.VERDICT_CANCEL,
+                reason: "cancelled by a user",
+                leaseExpiresAt: renewed.leaseExpiresAt,
+              }
+            : { work: ref, verdict: Verdict.VERDICT_CONTINUE, reason: "", leaseExpiresAt: renewed.leaseExpiresAt };
+        }),
+      };
     }),
 
     reportStatus: unary("ReportStatus", async (request, agent) => {
       const ref = checkRef(request.work);
-      if (ref.kind === WorkKind.WORK_KIND_BUILD) {
-        const phase = (
-          {
-            [WorkPhase.WORK_PHASE_CLONING]: "cloning",
-            [WorkPhase.WORK_PHASE_BUILDING]: "building",
-            [WorkPhase.WORK_PHASE_PUSHING]: "pushing",
-          } as const
-        )[request.phase as number];
-        if (!phase) throw invalidArgument("a build's phase must be CLONING, BUILDING or PUSHING");
-        await advanceBuild(db, { id: ref.id, leaseToken: ref.leaseToken, agentId: agent.id, phase });
-      } else {
-        const phase = (
-          { [WorkPhase.WORK_PHASE_PULLING]: "pulling", [WorkPhase.WORK_PHASE_STARTING]: "starting" } as const
-        )[request.phase as number];
-        if (!phase) throw invalidArgument("a deploy item's phase must be PULLING or STARTING");
-        await advanceDeployItem(db, { id: ref.id, leaseToken: ref.leaseToken, agentId: agent.id, phase });
-      }
+      const phase = phaseName(request.phase);
+      if (!phase) throw invalidArgument("phase is required");
+      await work.advance(ref.kind, { ...ref, agentId: agent.id }, phase);
       return {};
     }),
 
     appendLog: unary("AppendLog", async (request, agent) => {
       const ref = checkRef(request.work);
-      if (ref.kind !== WorkKind.WORK_KIND_BUILD) throw invalidArgument("logs are kept for builds only");
       if (!Number.isInteger(request.seq) || request.seq < 1) throw invalidArgument("seq must be 1 or more");
-      if (request.data.length > MAX_LOG_CHUNK_BYTES) {
-        throw invalidArgument(`a log chunk may hold at most ${MAX_LOG_CHUNK_BYTES} bytes`);
-      }
-      const stored = await appendLogChunk(db, {
-        buildId: ref.id,
-        leaseToken: ref.leaseToken,
-        agentId: agent.id,
-        seq: request.seq,
-        data: request.data,
-      });
+      const stored = await work.appendLog(ref.kind, { ...ref, agentId: agent.id }, request.seq, request.data);
       if (stored) deps.metrics.logBytes.inc(request.data.length);
       return { ackedSeq: request.seq };
     }),
 
     complete: unary("Complete", async (request, agent) => {
       const ref = checkRef(request.work);
-      const error = sanitizeText(request.error, 2000) || "no reason given";
-      if (ref.kind === WorkKind.WORK_KIND_BUILD) {
-        let outcome: BuildOutcome;
-        if (request.outcome === Outcome.OUTCOME_SUCCEEDED) {
-          const digest = request.result?.$case === "build" ? request.result.value.imageDigest : "";
-          if (!DIGEST.test(digest)) throw invalidArgument("a completed build needs its image digest (sha256:…)");
-          outcome = { status: "completed", imageRef: "", imageDigest: digest };
-        } else if (request.outcome === Outcome.OUTCOME_FAILED) outcome = { status: "failed", reason: error };
-        else if (request.outcome === Outcome.OUTCOME_CANCELLED) outcome = { status: "cancelled", reason: error };
-        else throw invalidArgument("outcome must be SUCCEEDED, FAILED or CANCELLED");
-        await completeBuild({ ...ref, agentId: agent.id }, outcome);
-      } else {
-        let outcome: DeployItemOutcome;
-        if (request.outcome === Outcome.OUTCOME_SUCCEEDED) {
-          const result = request.result?.$case === "deploy" ? request.result.value : undefined;
-          if (!result?.containerId || !result.host || !result.port || result.port > 65535) {
-            throw invalidArgument("a running replica needs its container id, host and port");
-          }
-          outcome = { status: "running", containerId: result.containerId, host: result.host, port: result.port };
-        } else if (request.outcome === Outcome.OUTCOME_FAILED) outcome = { status: "failed", reason: error };
-        else if (request.outcome === Outcome.OUTCOME_CANCELLED) outcome = { status: "cancelled", reason: error };
-        else throw invalidArgument("outcome must be SUCCEEDED, FAILED or CANCELLED");
-        await db
-          .transaction()
-          .execute((trx) =>
-            finishDeployItem(trx, { id: ref.id, leaseToken: ref.leaseToken, agentId: agent.id, outcome }),
-          );
-      }
-      hub.finished(agent.id);
+      const outcome = OUTCOMES[request.outcome];
+      if (!outcome) throw invalidArgument("outcome must be SUCCEEDED, FAILED or CANCELLED");
+      const row = await work.finish(
+        ref.kind,
+        { ...ref, agentId: agent.id },
+        {
+          outcome,
+          result: request.result?.$case === ref.kind ? request.result.value : undefined,
+          error: sanitizeText(request.error, 2000) || "no reason given",
+        },
+      );
+      log.info({ kind: ref.kind, workId: row.id, status: row.status }, "work finished");
       return {};
     }),
 
     release: unary("Release", async (request, agent) => {
       const ref = checkRef(request.work);
       const reason = sanitizeText(request.reason, 500) || "released by the agent";
-      if (ref.kind === WorkKind.WORK_KIND_BUILD) {
-        await releaseBuild(db, { ...ref, agentId: agent.id, reason });
-        await notifyWorkAvailable(db, "build");
-      } else {
-        // A replica may or may not be running: like an expired lease, it is left for reconciliation.
-        await db
-          .transaction()
-          .execute((trx) => finishDeployItem(trx, { ...ref, agentId: agent.id, outcome: { status: "lost", reason } }));
-      }
-      hub.finished(agent.id);
+      await work.release(ref.kind, { ...ref, agentId: agent.id }, reason);
       return {};
     }),
 
     resume: unary("Resume", async (request, agent) => {
-      if (request.held.length > MAX_RESUMED_ITEMS) {
-        throw invalidArgument(`at most ${MAX_RESUMED_ITEMS} held items can be named at once`);
-      }
       const key = checkIdempotencyKey(request.idempotencyKey);
       if (!key) throw invalidArgument("idempotency_key is required");
-      const refs = request.held.map(checkRef);
-      const verdicts: ResumeVerdict[] = [];
-      const answered = new Set<string>();
-      for (const [index, ref] of refs.entries()) {
-        const named = request.held[index] as WorkRef;
-        // An item named twice must not run twice: only its first naming can go on.
-        if (answered.has(ref.id)) {
-          verdicts.push({ work: named, verdict: Verdict.VERDICT_LOST, reason: "named twice", nextLogSeq: 0 });
-          continue;
-        }
-        answered.add(ref.id);
-        const lease = { id: ref.id, leaseToken: ref.leaseToken, agentId: agent.id };
-        const isBuild = ref.kind === WorkKind.WORK_KIND_BUILD;
-        const { decision, work } = await resumeOne(isBuild, lease, key);
-        if (decision.verdict === "continue") {
-          hub.claimed(agent.id);
-          log.info({ workId: ref.id, agentId: agent.id }, "work resumed after its agent restarted");
-          verdicts.push({
-            work: named,
-            verdict: Verdict.VERDICT_CONTINUE,
-            reason: "still held: run the attempt again from the start",
-            resumed: work,
-            nextLogSeq: decision.nextLogSeq,
-          });
-        } else if (decision.verdict === "cancel") {
-          verdicts.push({ work: named, verdict: Verdict.VERDICT_CANCEL, reason: "cancelled by a user", nextLogSeq: 0 });
-        } else {
-          if (decision.gaveBack && isBuild) await notifyWorkAvailable(db, "build");
-          verdicts.push({ work: named, verdict: Verdict.VERDICT_LOST, reason: decision.reason, nextLogSeq: 0 });
-        }
-      }
-      return { verdicts };
+      const verdicts = await work.resume(agent.id, request.held.map(checkRef), key);
+      return {
+        verdicts: verdicts.map((verdict, index): ProtoResumeVerdict => {
+          const named = request.held[index];
+          switch (verdict.verdict) {
+            case "continue":
+              log.info({ workId: verdict.work.row.id, agentId: agent.id }, "work resumed after its agent restarted");
+              return {
+                work: named,
+                verdict: Verdict.VERDICT_CONTINUE,
+                reason: "still held: run the attempt again from the start",
+                resumed: toWork(verdict.work),
+                nextLogSeq: verdict.nextLogSeq,
+              };
+            case "cancel":
+              return { work: named, verdict: Verdict.VERDICT_CANCEL, reason: "cancelled by a user", nextLogSeq: 0 };
+            case "lost":
+              return { work: named, verdict: Verdict.VERDICT_LOST, reason: verdict.reason, nextLogSeq: 0 };
+          }
+        }),
+      };
     }),
 
     getGitCredentials: unary("GetGitCredentials", async (request, agent) => {
       const ref = checkRef(request.work);
-      if (ref.kind !== WorkKind.WORK_KIND_BUILD) throw invalidArgument("credentials are handed out for builds only");
-      if (!(await holdsLease(db, BUILD_LEASES, { ...ref, agentId: agent.id }))) throw new LeaseLostError(ref.id);
-      const repo = await db
-        .selectFrom("builds")
-        .innerJoin("services", "services.id", "builds.service_id")
-        .innerJoin("projects", "projects.id", "services.project_id")
-        .innerJoin("github_repos", "github_repos.id", "services.github_repo_id")
-        .leftJoin("github_installations", "github_installations.id", "github_repos.installation_id")
-        .select([
-          "projects.org_id as service_org",
-          "github_installations.org_id as installation_org",
-          "services.git_url",
-          "github_repos.clone_url",
-          "github_repos.id as repository_id",
-          ...REPOSITORY_STATE_COLUMNS,
-        ])
-        .where("builds.id", "=", ref.id)
-        .executeTakeFirst();
-      // A token only for the organisation that installed the app, and only to its own clone URL.
-      const entitled =
-        repo !== undefined &&
-        repo.installation_id !== null &&
-        repo.installation_org === repo.service_org &&
-        repo.service_org === agent.orgId &&
-        (repo.clone_url === null || repo.clone_url === repo.git_url);
-      if (!repo || !entitled) return { username: "", password: "", expiresAt: undefined };
-      const problem = repositoryProblem(repo);
-      if (problem) throw new RpcError(status.PERMISSION_DENIED, problem);
-      const token = await deps.github.mintCloneToken(Number(repo.installation_id), Number(repo.repository_id));
-      log.info({ buildId: ref.id, repository: repo.full_name }, "clone token minted");
-      return { username: "x-access-token", password: token.token, expiresAt: new Date(token.expiresAt) };
+      if (ref.kind !== BUILD_TABLE.name) throw invalidArgument("credentials are handed out for builds only");
+      const credentials = await cloneCredentials(db, deps.github, { ...ref, agentId: agent.id, orgId: agent.orgId });
+      if (!credentials) return { username: "", password: "", expiresAt: undefined };
+      log.info({ buildId: ref.id, repository: credentials.repository }, "clone token minted");
+      return { username: credentials.username, password: credentials.password, expiresAt: credentials.expiresAt };
     }),
   };
-
-  /** Ends a build; a completed build of an auto-deploying service is deployed in the same transaction. */
-  async function completeBuild(ref: { id: string; leaseToken: string; agentId: string }, outcome: BuildOutcome) {
-    await db.transaction().execute(async (trx) => {
-      const target = await trx
-        .selectFrom("builds")
-        .innerJoin("services", "services.id", "builds.service_id")
-        .select([
-          "services.id as service_id",
-          "services.project_id",
-          "services.replicas",
-          "services.auto_deploy",
-          "builds.commit_sha",
-        ])
-        .where("builds.id", "=", ref.id)
-        .executeTakeFirst();
-      if (!target) throw new LeaseLostError(ref.id);
-      const imageRef = imageRefFor(deps.registryHost, {
-        projectId: target.project_id,
-        serviceId: target.service_id,
-        commitSha: target.commit_sha,
-      });
-      const final = outcome.status === "completed" ? { ...outcome, imageRef } : outcome;
-      const build = await finishBuild(trx, { ...ref, outcome: final });
-      log.info({ buildId: build.id, status: build.status }, "build finished");
-      // Builds can finish out of order: never roll a service back to an older push.
-      const overtaken = build.status === "completed" && (await hasNewerDeployment(trx, target.service_id, build.id));
-      if (overtaken) log.info({ buildId: build.id }, "not deployed: a newer build of the service is already deployed");
-      if (build.status === "completed" && target.auto_deploy && !overtaken) {
-        await createDeployment(trx, {
-          serviceId: target.service_id,
-          buildId: build.id,
-          imageRef,
-          replicas: target.replicas,
-          createdBy: `build:${build.id}`,
-        });
-        await notifyWorkAvailable(trx, "deploy");
-      }
-    });
-  }
 }

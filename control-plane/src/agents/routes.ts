@@ -4,7 +4,7 @@ import type { Db } from "../db/database.js";
 import type { Agent } from "../db/schema.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
 import { NAME_PATTERN } from "../http/patterns.js";
-import { notFound } from "../http/errors.js";
+import { notFound } from "../errors.js";
 import { Uuid } from "../projects/schemas.js";
 import { AgentLabels } from "./agent-labels.js";
 import { createAgent, listAgents, relabelAgent, revokeAgent, setDrained } from "./enrolment.js";

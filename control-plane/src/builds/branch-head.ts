@@ -1,7 +1,7 @@
 // Resolves a branch to its head commit with `git ls-remote`, for builds triggered by hand.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { HttpError } from "../http/errors.js";
+import { unprocessable } from "../errors.js";
 
 const run = promisify(execFile);
 
@@ -20,7 +20,7 @@ export async function resolveBranchHead(gitUrl: string, branch: string): Promise
     const sha = stdout.split("\t")[0]?.trim();
     if (sha && /^[0-9a-f]{40}$/.test(sha)) return sha;
   } catch {
-    throw new HttpError(422, `could not read branch ${branch} from the service's repository`);
+    throw unprocessable(`could not read branch ${branch} from the service's repository`);
   }
-  throw new HttpError(422, `branch ${branch} does not exist in the service's repository`);
+  throw unprocessable(`branch ${branch} does not exist in the service's repository`);
 }

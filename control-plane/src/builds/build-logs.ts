@@ -1,33 +1,6 @@
-// Build logs arrive as numbered chunks per attempt. Storing is idempotent on (build, attempt, seq),
-// so an agent may resend anything it has not seen acknowledged.
-import { sql } from "kysely";
+// Reading a build's log. Agents store it as numbered chunks per attempt through the work core
+// (work/sql/append-log.ts, idempotent on build, attempt and seq).
 import type { Db } from "../db/database.js";
-import { BUILD_LEASES, LeaseLostError, holdsLease } from "../leases/leases.js";
-import { LEASED_BUILD_STATUSES } from "./build-status.js";
-
-export const MAX_LOG_CHUNK_BYTES = 256 * 1024;
-
-export async function appendLogChunk(
-  db: Db,
-  input: { buildId: string; leaseToken: string; agentId: string; seq: number; data: Uint8Array },
-): Promise<boolean> {
-  const stored = await sql<{ seq: number }>`
-    INSERT INTO build_log_chunks (build_id, attempt, seq, data)
-    SELECT id, attempt, ${input.seq}, ${Buffer.from(input.data)} FROM builds
-    WHERE id = ${input.buildId} AND lease_token = ${input.leaseToken} AND claimed_by = ${input.agentId}
-      AND status = ANY(${[...LEASED_BUILD_STATUSES]}::build_status[])
-    ON CONFLICT DO NOTHING
-    RETURNING seq`.execute(db);
-  if (stored.rows.length > 0) {
-    // Live followers (SSE) on any control plane hear of the new chunk.
-    await sql`SELECT pg_notify('slipway_log', ${input.buildId})`.execute(db);
-    return true;
-  }
-  // Nothing stored: either a duplicate (fine) or the lease is gone (the agent must stop).
-  const lease = { id: input.buildId, leaseToken: input.leaseToken, agentId: input.agentId };
-  if (!(await holdsLease(db, BUILD_LEASES, lease))) throw new LeaseLostError(input.buildId);
-  return false;
-}
 
 export interface LogChunk {
   attempt: number;

@@ -4,10 +4,11 @@ import type { Db } from "../db/database.js";
 import type { Build, Database } from "../db/schema.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
 import { audit } from "../audit/audit-log.js";
-import { notifyWorkAvailable } from "../agents/work-notifier.js";
-import { HttpError, notFound } from "../http/errors.js";
+import { conflict, notFound } from "../errors.js";
 import { getService, repositoryStatuses, type RepositoryStatus } from "../projects/project-repository.js";
-import { insertBuild, requestCancel } from "./build-repository.js";
+import { notifyWork } from "../work/sql/notify.js";
+import { cancelWork } from "../work/sql/cancel.js";
+import { BUILD_TABLE, insertBuild } from "./build-work.js";
 import { isTerminalBuildStatus } from "./build-status.js";
 import { resolveBranchHead } from "./branch-head.js";
 import { queueGitHubDeployment } from "../github/deployment-outbox.js";
@@ -16,7 +17,7 @@ import { describeLabels } from "../agents/agent-labels.js";
 export async function triggerBuild(db: Db, actor: Actor, serviceId: string, commitSha?: string): Promise<Build> {
   const service = await getService(db, actor.orgId, serviceId);
   const repository = (await repositoryStatuses(db, [service])).get(service.id);
-  if (repository?.problem) throw new HttpError(409, `${repository.problem}; reconnect it before building`);
+  if (repository?.problem) throw conflict(`${repository.problem}; reconnect it before building`);
   const sha = commitSha ?? (await resolveBranchHead(service.git_url, service.branch));
   return db.transaction().execute(async (trx) => {
     const build = await insertBuild(trx, {
@@ -28,7 +29,7 @@ export async function triggerBuild(db: Db, actor: Actor, serviceId: string, comm
     });
     await mirrorToGitHub(trx, actor, build.id, service.name, repository);
     await audit(trx, actor, "build.trigger", `build:${build.id}`, { serviceId, commitSha: sha });
-    await notifyWorkAvailable(trx, "build");
+    await notifyWork(trx, BUILD_TABLE.name);
     return build;
   });
 }
@@ -134,24 +135,27 @@ export async function cancelBuild(
   buildId: string,
 ): Promise<{ build: Build; outcome: "cancelled" | "requested" }> {
   await getBuild(db, actor.orgId, buildId);
-  const result = await requestCancel(db, buildId, actor.label);
+  const result = await db.transaction().execute(async (trx) => {
+    const cancel = await cancelWork<Build>(trx, BUILD_TABLE, buildId, actor.label);
+    if (cancel && cancel.outcome !== "finished") {
+      await audit(trx, actor, "build.cancel", `build:${buildId}`, { outcome: cancel.outcome });
+    }
+    return cancel;
+  });
   if (!result) throw notFound(`build ${buildId}`);
-  if (result.outcome === "finished") throw new HttpError(409, `build ${buildId} already ${result.build.status}`);
-  await db
-    .transaction()
-    .execute((trx) => audit(trx, actor, "build.cancel", `build:${buildId}`, { outcome: result.outcome }));
-  return { build: result.build, outcome: result.outcome };
+  if (result.outcome === "finished") throw conflict(`build ${buildId} already ${result.row.status}`);
+  return { build: result.row, outcome: result.outcome };
 }
 
 /** Builds the same commit again as a new build linked to the old one; only once the old one ended. */
 export async function retryBuild(db: Db, actor: Actor, buildId: string): Promise<Build> {
   const previous = await getBuild(db, actor.orgId, buildId);
   if (!isTerminalBuildStatus(previous.status)) {
-    throw new HttpError(409, `build ${buildId} is still ${previous.status}; cancel it or wait for it to end`);
+    throw conflict(`build ${buildId} is still ${previous.status}; cancel it or wait for it to end`);
   }
   const service = await getService(db, actor.orgId, previous.service_id);
   const repository = (await repositoryStatuses(db, [service])).get(service.id);
-  if (repository?.problem) throw new HttpError(409, `${repository.problem}; reconnect it before building`);
+  if (repository?.problem) throw conflict(`${repository.problem}; reconnect it before building`);
   return db.transaction().execute(async (trx) => {
     const build = await insertBuild(trx, {
       serviceId: service.id,
@@ -164,7 +168,7 @@ export async function retryBuild(db: Db, actor: Actor, buildId: string): Promise
     });
     await mirrorToGitHub(trx, actor, build.id, service.name, repository);
     await audit(trx, actor, "build.retry", `build:${build.id}`, { retryOf: previous.id });
-    await notifyWorkAvailable(trx, "build");
+    await notifyWork(trx, BUILD_TABLE.name);
     return build;
   });
 }

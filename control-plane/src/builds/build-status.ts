@@ -4,13 +4,14 @@
 //
 // An agent moves a build forward only while it holds the build's lease; the reaper puts a build whose
 // lease expired back to pending (or fails it after max_attempts); a cancel ends any non-terminal build.
+// The statements that make these moves are the work core's (work/sql/), for builds as for every
+// kind of work; builds/build-work.ts tells the core these states.
 import type { BuildStatus } from "../db/schema.js";
-import { BUILD_LEASES } from "../leases/leases.js";
 
 export const TERMINAL_BUILD_STATUSES = ["completed", "failed", "cancelled"] as const satisfies BuildStatus[];
 
 /** The states in which an agent holds the build's lease. */
-export const LEASED_BUILD_STATUSES = BUILD_LEASES.leased;
+export const LEASED_BUILD_STATUSES = ["claimed", "cloning", "building", "pushing"] as const satisfies BuildStatus[];
 
 export type AgentPhase = "cloning" | "building" | "pushing";
 

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type, type Static } from "typebox";
 import type { Db } from "../db/database.js";
 import type { Deployment, DeployWorkItem } from "../db/schema.js";
-import { notFound } from "../http/errors.js";
+import { notFound } from "../errors.js";
 import { getService } from "../projects/project-repository.js";
 import { Uuid } from "../projects/schemas.js";
 

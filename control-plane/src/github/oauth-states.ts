@@ -4,7 +4,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
-import { HttpError } from "../http/errors.js";
+import { invalid } from "../errors.js";
 
 const TTL_SECONDS = 10 * 60;
 const sha256 = (value: string) => createHash("sha256").update(value).digest();
@@ -47,6 +47,6 @@ export async function consumeState(
     .where("expires_at", ">", sql<Date>`now()`)
     .returning("data")
     .executeTakeFirst();
-  if (!row) throw new HttpError(400, "this link has expired or was already used; start again from Slipway");
+  if (!row) throw invalid("this link has expired or was already used; start again from Slipway");
   return row.data;
 }

@@ -2,11 +2,14 @@
 // linked to its repository, a decision in memory (push-event.ts), and one write statement that
 // records the delivery with its outcome and reason, its builds, their history rows and their GitHub
 // Deployments outbox rows — atomically, since it is a single statement; a redelivered id conflicts
-// and writes nothing. Concurrent deliveries share those statements (db/batcher.ts).
+// and writes nothing. The builds are enqueued as every kind of work is (work/sql/enqueue.ts).
+// Concurrent deliveries share those statements (db/batcher.ts).
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
 import { Batcher } from "../db/batcher.js";
-import type { WorkWaker } from "../agents/work-waker.js";
+import type { WorkWaker } from "../work/wake-up.js";
+import { pendingWork } from "../work/sql/enqueue.js";
+import { BUILD_TABLE } from "../builds/build-work.js";
 import { pushSkipReason, touchesService, watchedDirectories, type PushEvent } from "./push-event.js";
 import { repositoryProblem } from "./repository-state.js";
 
@@ -162,15 +165,14 @@ export class PushRecorder {
         FROM input
         ON CONFLICT (delivery_id) DO NOTHING
         RETURNING delivery_id
-      ), build AS (
-        INSERT INTO builds (service_id, commit_sha, branch, commit_message, trigger, delivery_id)
-        SELECT t.service_id, i.head_sha, i.branch, i.message, 'push', i.delivery_id
-        FROM target t JOIN delivery d USING (delivery_id) JOIN input i USING (delivery_id)
-        RETURNING id, delivery_id, service_id
-      ), history AS (
-        INSERT INTO build_status_history (build_id, from_status, to_status, actor)
-        SELECT id, NULL, 'pending', 'webhook:' || delivery_id FROM build
-      ), outbox AS (
+      ), ${pendingWork(
+        BUILD_TABLE,
+        "build",
+        ["service_id", "commit_sha", "branch", "commit_message", "trigger", "delivery_id"],
+        sql`SELECT t.service_id, i.head_sha, i.branch, i.message, 'push', i.delivery_id
+            FROM target t JOIN delivery d USING (delivery_id) JOIN input i USING (delivery_id)`,
+        sql`'webhook:' || delivery_id`,
+      )}, outbox AS (
         INSERT INTO github_deployments (build_id, installation_id, repository, environment)
         SELECT b.id, i.outbox_installation, i.outbox_repository, t.environment
         FROM build b JOIN input i USING (delivery_id)

@@ -22,7 +22,7 @@ import { deploymentRoutes } from "../deployments/routes.js";
 import { deliveryRoutes } from "../github/deliveries-routes.js";
 import { githubWebhookRoutes } from "../github/webhook-routes.js";
 import { PushRecorder } from "../github/push-recorder.js";
-import { WorkWaker } from "../agents/work-waker.js";
+import { WorkWaker } from "../work/wake-up.js";
 import { githubSetupRoutes } from "../github/setup-routes.js";
 import { projectRoutes } from "../projects/routes.js";
 import { installErrorHandler } from "./error-handler.js";

@@ -1,8 +1,25 @@
 import type { FastifyError, FastifyInstance } from "fastify";
+import { DomainError, type Problem } from "../errors.js";
+
+/** The status each kind of domain refusal answers with. */
+const STATUS: Record<Problem, number> = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  "not-found": 404,
+  conflict: 409,
+  "lease-lost": 409,
+  unprocessable: 422,
+  unavailable: 503,
+};
 
 /** One error handler for the whole API: 4xx messages reach the client, 5xx details only the log. */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof DomainError) {
+      const status = STATUS[error.problem];
+      return reply.status(status).send({ error: error.message, statusCode: status });
+    }
     // octokit's RequestError: GitHub refused or failed a call we made on the user's behalf.
     const github = (error as { status?: unknown }).status;
     if (error.name === "HttpError" && typeof github === "number" && error.statusCode === undefined) {

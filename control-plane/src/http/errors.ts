@@ -1,5 +1,6 @@
-// Errors a handler throws to answer with a 4xx status. Their messages go to the client verbatim, so
-// they must never contain secrets; anything else is a 5xx whose details stay in the log.
+// Errors the HTTP layer itself throws (authentication, CSRF, request shapes only a route knows):
+// their messages go to the client verbatim, so they must never contain secrets. Domain code throws
+// errors.ts's DomainError instead; error-handler.ts answers both.
 export class HttpError extends Error {
   override name = "HttpError";
   constructor(
@@ -12,10 +13,3 @@ export class HttpError extends Error {
 
 export const badRequest = (message: string) => new HttpError(400, message);
 export const unauthorized = (message = "authentication required") => new HttpError(401, message);
-export const notFound = (what: string) => new HttpError(404, `${what} not found`);
-export const conflict = (message: string) => new HttpError(409, message);
-
-/** Postgres unique_violation, for turning a duplicate name into a 409. */
-export function isUniqueViolation(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "23505";
-}

@@ -3,6 +3,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
+import type { WorkTable } from "../work/kind.js";
 
 export class Metrics {
   readonly registry = new Registry();
@@ -17,7 +18,7 @@ export class Metrics {
 
   readonly dispatchSeconds = new Histogram({
     name: "slipway_dispatch_latency_seconds",
-    help: "Time from a build being queued to an agent holding its claim",
+    help: "Time from work being queued to an agent holding its first claim",
     buckets: [0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
@@ -49,7 +50,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(db: Db, connectedAgents: () => number) {
+  constructor(db: Db, kinds: readonly WorkTable[], connectedAgents: () => number) {
     collectDefaultMetrics({ register: this.registry, prefix: "slipway_process_" });
     new Gauge({
       name: "slipway_connected_agents",
@@ -65,11 +66,14 @@ export class Metrics {
       labelNames: ["kind"],
       registers: [this.registry],
       async collect() {
-        const { rows } = await sql<{ builds: string; deploys: string }>`
-          SELECT (SELECT count(*) FROM builds WHERE status = 'pending') AS builds,
-                 (SELECT count(*) FROM deploy_work_items WHERE status = 'pending') AS deploys`.execute(db);
-        this.set({ kind: "build" }, Number(rows[0]?.builds ?? 0));
-        this.set({ kind: "deploy" }, Number(rows[0]?.deploys ?? 0));
+        const { rows } = await sql<{ kind: string; pending: string }>`${sql.join(
+          kinds.map(
+            (kind) =>
+              sql`SELECT ${kind.name}::text AS kind, count(*) AS pending FROM ${sql.table(kind.table)} WHERE status = 'pending'`,
+          ),
+          sql` UNION ALL `,
+        )}`.execute(db);
+        for (const row of rows) this.set({ kind: row.kind }, Number(row.pending));
       },
     });
   }

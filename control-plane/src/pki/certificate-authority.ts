@@ -5,6 +5,7 @@
 import { createHash, randomBytes, webcrypto, X509Certificate } from "node:crypto";
 import { AGENT_CERTIFICATE_URI_PREFIX, CONTROL_PLANE_TLS_NAME } from "@slipway/proto";
 import type { Db } from "../db/database.js";
+import { DomainError } from "../errors.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { KEY_ALGORITHM, x509 } from "./x509.js";
 
@@ -14,8 +15,12 @@ const SERVER_VALIDITY_DAYS = 90;
 const BACKDATE_MS = 60_000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export class CertificateRequestError extends Error {
+/** A certificate request the CA will not sign, and why. */
+export class CertificateRequestError extends DomainError {
   override name = "CertificateRequestError";
+  constructor(message: string) {
+    super("invalid", message);
+  }
 }
 
 export interface IssuedCertificate {

@@ -3,8 +3,8 @@ import type { Db } from "../db/database.js";
 import type { Project, Service } from "../db/schema.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
 import { audit } from "../audit/audit-log.js";
-import { notifyWorkAvailable } from "../agents/work-notifier.js";
-import { conflict, isUniqueViolation, notFound } from "../http/errors.js";
+import { conflict, isUniqueViolation, notFound } from "../errors.js";
+import { notifyWork } from "../work/sql/notify.js";
 import { REPOSITORY_STATE_COLUMNS, repositoryProblem } from "../github/repository-state.js";
 
 export async function createProject(db: Db, actor: Actor, name: string): Promise<Project> {
@@ -133,8 +133,8 @@ export async function updateService(
       .executeTakeFirst();
     if (!service) throw notFound(`service ${serviceId}`);
     await audit(trx, actor, "service.update", `service:${service.id}`, { ...changes });
-    if (changes.buildAgentLabels !== undefined) await notifyWorkAvailable(trx, "build");
-    if (changes.deployAgentLabels !== undefined) await notifyWorkAvailable(trx, "deploy");
+    if (changes.buildAgentLabels !== undefined) await notifyWork(trx, "build");
+    if (changes.deployAgentLabels !== undefined) await notifyWork(trx, "deploy");
     return service;
   });
 }

@@ -4,7 +4,7 @@ import type { Db } from "../db/database.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
 import type { GitHubApi } from "../github/github-api.js";
 import { REPOSITORY_STATE_COLUMNS, repositoryProblem } from "../github/repository-state.js";
-import { badRequest, HttpError } from "../http/errors.js";
+import { DomainError, conflict, invalid, unprocessable } from "../errors.js";
 
 export interface RepositorySource {
   gitUrl: string;
@@ -27,7 +27,7 @@ export async function resolveRepositorySource(
 ): Promise<RepositorySource> {
   if (input.githubUrl !== undefined) {
     if (input.gitUrl !== undefined || input.githubRepoId !== undefined) {
-      throw badRequest("give githubUrl alone, or gitUrl (with an optional githubRepoId), or githubRepoId alone");
+      throw invalid("give githubUrl alone, or gitUrl (with an optional githubRepoId), or githubRepoId alone");
     }
     return publicGitHubRepository(db, github, githubWebUrl, input.githubUrl);
   }
@@ -36,7 +36,7 @@ export async function resolveRepositorySource(
     return { gitUrl: input.gitUrl, githubRepoId: input.githubRepoId ?? null, defaultBranch: undefined };
   }
   if (input.githubRepoId !== undefined) return installedRepository(db, github, actor, input.githubRepoId);
-  throw badRequest("a service needs a repository: githubRepoId, githubUrl or gitUrl");
+  throw invalid("a service needs a repository: githubRepoId, githubUrl or gitUrl");
 }
 
 /**
@@ -53,13 +53,10 @@ async function checkRepositoryClaim(db: Db, actor: Actor, repositoryId: number, 
     .executeTakeFirst();
   if (!repo || repo.installation_id === null) return;
   if (repo.org_id !== actor.orgId) {
-    throw new HttpError(409, `repository ${repositoryId} belongs to a GitHub App installation of another organisation`);
+    throw conflict(`repository ${repositoryId} belongs to a GitHub App installation of another organisation`);
   }
   if (repo.clone_url && repo.clone_url !== gitUrl) {
-    throw new HttpError(
-      409,
-      `repository ${repositoryId} is cloned from ${repo.clone_url}; link it with githubRepoId alone`,
-    );
+    throw conflict(`repository ${repositoryId} is cloned from ${repo.clone_url}; link it with githubRepoId alone`);
   }
 }
 
@@ -77,13 +74,14 @@ async function installedRepository(
     .where("github_repos.id", "=", String(repositoryId))
     .where("github_installations.org_id", "=", actor.orgId)
     .executeTakeFirst();
-  if (!repo)
-    throw new HttpError(
-      404,
+  if (!repo) {
+    throw new DomainError(
+      "not-found",
       `repository ${repositoryId} is not reachable through this organisation's GitHub App installations`,
     );
+  }
   const problem = repositoryProblem(repo);
-  if (problem) throw new HttpError(409, problem);
+  if (problem) throw conflict(problem);
   let { clone_url: cloneUrl, default_branch: defaultBranch } = repo;
   if (!cloneUrl) {
     // Repositories added by webhook arrive without a clone URL: ask GitHub once and keep it.
@@ -111,14 +109,14 @@ async function publicGitHubRepository(
   try {
     parsed = new URL(url);
   } catch {
-    throw badRequest("githubUrl is not a URL");
+    throw invalid("githubUrl is not a URL");
   }
   const match = /^\/([A-Za-z0-9-]+)\/([A-Za-z0-9._-]+?)(?:\.git)?\/?$/.exec(parsed.pathname);
   if (parsed.host !== expectedHost || !match?.[1] || !match[2]) {
-    throw badRequest(`githubUrl must look like ${githubWebUrl.replace(/\/$/, "")}/owner/repository`);
+    throw invalid(`githubUrl must look like ${githubWebUrl.replace(/\/$/, "")}/owner/repository`);
   }
   const repo = await github.publicRepository(match[1], match[2]);
-  if (!repo) throw new HttpError(422, `${match[1]}/${match[2]} is not a public GitHub repository`);
+  if (!repo) throw unprocessable(`${match[1]}/${match[2]} is not a public GitHub repository`);
   await db
     .insertInto("github_repos")
     .values({

@@ -1,4 +1,5 @@
-// The build status machine against a real database: claims, lease fencing and the reaper.
+// The build status machine against a real database: claims, lease fencing and the reaper, as the
+// work core runs them for builds.
 import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,12 +9,13 @@ import {
   LeaseLostError,
   advanceBuild,
   claimNextBuild,
+  extendLiveLeases,
   finishBuild,
   insertBuild,
+  leaseKey,
   reapExpiredBuilds,
   renewBuildLeases,
-} from "./build-repository.js";
-import { extendLiveLeases, leaseKey } from "../leases/leases.js";
+} from "../../../test-support/build-queue.js";
 
 describe("build repository", () => {
   let database: TestDatabase;

@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
 import { SessionHub, sameSessionAgent } from "./session-hub.js";
 
-/** A stand-in for a gRPC server stream that records what was written to it. */
+/** A stand-in for an agent's session stream that records what was written to it. */
 function stream() {
   const call = Object.assign(new EventEmitter(), {
     written: [] as unknown[],

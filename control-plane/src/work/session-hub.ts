@@ -1,27 +1,37 @@
-// The open Session streams of the agents connected to this control plane. It forwards work hints
-// from the WorkListener (which hears every control plane's inserts) to agents that can take them.
+// The agents connected to this control plane, each through an open session, and the policy of
+// whom to wake when work is waiting. The transport (the gRPC adapter) hands each session in as a
+// stream of SessionEvents and turns them into its own messages.
 //
 // Hints go to as many idle agents as there is work waiting (round-robin), not to every agent: with
 // a hundred idle agents, a new build must not start a hundred claims of which one can win. And only
-// to agents that could claim it (same organisation, the labels the service requires), or a hint
-// spent on the wrong agent would leave the right one waiting for its next poll. An agent
-// talks to one control plane, so this hub sees its claims and completions and knows how busy it is;
-// every heartbeat (which lists what the agent holds) corrects that count.
-import type { ServerWritableStream } from "@grpc/grpc-js";
-import type { SessionRequest, SessionResponse } from "@slipway/proto";
-import { WorkKind } from "@slipway/proto";
-import { carriesLabels } from "./agent-labels.js";
-import type { WaitingWork, WorkKindName } from "./work-notifier.js";
-
-type SessionCall = ServerWritableStream<SessionRequest, SessionResponse>;
+// to agents that could claim it (same organisation, the labels the work requires), or a hint
+// spent on the wrong agent would leave the right one waiting for its next poll. An agent talks to
+// one control plane, so this hub sees its claims and completions and knows how busy it is; every
+// heartbeat (which lists what the agent holds) corrects that count.
+import type { WaitingWork } from "./sql/waiting-work.js";
 
 /** What the hub needs to know of a connected agent to decide whether a hint could help it. */
 export interface SessionAgent {
   id: string;
   orgId: string;
-  capabilities: string[];
+  capabilities: readonly string[];
   labels: Record<string, string>;
 }
+
+/** What a session tells its agent: look for work of a kind, or stop a work item. */
+export type SessionEvent =
+  { type: "work-available"; kind: string } | { type: "cancel"; kind: string; id: string; reason: string };
+
+/** An agent's open session, as the transport provides it. */
+export interface SessionStream {
+  write(event: SessionEvent): unknown;
+  end(): void;
+  on(event: "cancelled" | "close" | "error", listener: () => void): unknown;
+}
+
+/** Whether an agent carrying `labels` has every pair `required` asks for (SQL's `required <@ labels`). */
+const carriesLabels = (labels: Record<string, string>, required: Record<string, string>): boolean =>
+  Object.entries(required).every(([key, value]) => labels[key] === value);
 
 /** Whether a hub would treat the two alike (same organisation, capabilities and labels). */
 export const sameSessionAgent = (a: SessionAgent, b: SessionAgent): boolean =>
@@ -32,10 +42,8 @@ export const sameSessionAgent = (a: SessionAgent, b: SessionAgent): boolean =>
 interface Session {
   agent: SessionAgent;
   slots: number;
-  call: SessionCall;
+  stream: SessionStream;
 }
-
-const workKind = (kind: WorkKindName) => (kind === "build" ? WorkKind.WORK_KIND_BUILD : WorkKind.WORK_KIND_DEPLOY);
 
 export class SessionHub {
   private readonly sessions: Session[] = [];
@@ -43,17 +51,17 @@ export class SessionHub {
   private readonly held = new Map<string, number>();
   private cursor = 0;
 
-  /** Keeps the stream open until the agent goes away or the hub closes. */
-  attach(agent: SessionAgent, slots: number, call: SessionCall): void {
-    const session = { agent, slots: Math.max(1, slots), call };
+  /** Keeps the session until the agent goes away or the hub closes. */
+  attach(agent: SessionAgent, slots: number, stream: SessionStream): void {
+    const session = { agent, slots: Math.max(1, slots), stream };
     this.sessions.push(session);
     const detach = () => {
       const index = this.sessions.indexOf(session);
       if (index !== -1) this.sessions.splice(index, 1);
     };
-    call.on("cancelled", detach);
-    call.on("close", detach);
-    call.on("error", detach);
+    stream.on("cancelled", detach);
+    stream.on("close", detach);
+    stream.on("error", detach);
   }
 
   get connectedAgents(): number {
@@ -74,50 +82,50 @@ export class SessionHub {
   }
 
   /** For each group of waiting work, hints as many idle agents able to take it, taking turns between them. */
-  hintWork(kind: WorkKindName, waiting: readonly WaitingWork[]): void {
+  hintWork(kind: string, waiting: readonly WaitingWork[]): void {
     for (const group of waiting) {
       this.hint(kind, group.count, (agent) => agent.orgId === group.orgId && carriesLabels(agent.labels, group.labels));
     }
   }
 
   /** When what waits is unknown (the database did not answer): every idle agent able to take `kind`. */
-  hintEveryone(kind: WorkKindName): void {
+  hintEveryone(kind: string): void {
     this.hint(kind, Number.POSITIVE_INFINITY, () => true);
   }
 
-  private hint(kind: WorkKindName, wanted: number, fits: (agent: SessionAgent) => boolean): void {
+  private hint(kind: string, wanted: number, fits: (agent: SessionAgent) => boolean): void {
     let hinted = 0;
     const count = this.sessions.length;
     for (let step = 0; step < count && hinted < wanted; step++) {
       const session = this.sessions[(this.cursor + step) % count] as Session;
       if (!session.agent.capabilities.includes(kind) || !fits(session.agent)) continue;
       if ((this.held.get(session.agent.id) ?? 0) >= session.slots) continue;
-      session.call.write({ event: { $case: "workAvailable", value: { kind: workKind(kind) } } });
+      session.stream.write({ type: "work-available", kind });
       hinted++;
       if (hinted === wanted) this.cursor = (this.cursor + step + 1) % count;
     }
   }
 
   /** Tells the agent holding a work item to stop it (heartbeat replies repeat this until it does). */
-  cancel(agentId: string, kind: WorkKindName, id: string, reason: string): void {
+  cancel(agentId: string, kind: string, id: string, reason: string): void {
     for (const session of this.sessions) {
       if (session.agent.id !== agentId) continue;
-      session.call.write({ event: { $case: "cancel", value: { kind: workKind(kind), id, reason } } });
+      session.stream.write({ type: "cancel", kind, id, reason });
     }
   }
 
-  /** The agents with an open stream, each once. */
+  /** The agents with an open session, each once. */
   sessionAgents(): SessionAgent[] {
     return [...new Map(this.sessions.map((s) => [s.agent.id, s.agent])).values()];
   }
 
-  /** Ends an agent's streams (it changed, or was revoked): it reconnects and is taken as it now is. */
+  /** Ends an agent's sessions (it changed, or was revoked): it reconnects and is taken as it now is. */
   endSessions(agentId: string): void {
-    for (const session of this.sessions.filter((s) => s.agent.id === agentId)) session.call.end();
+    for (const session of this.sessions.filter((s) => s.agent.id === agentId)) session.stream.end();
   }
 
-  /** Ends every stream so agents reconnect (to this process after a restart, or to another). */
+  /** Ends every session so agents reconnect (to this process after a restart, or to another). */
   closeAll(): void {
-    for (const session of this.sessions.splice(0)) session.call.end();
+    for (const session of this.sessions.splice(0)) session.stream.end();
   }
 }

@@ -1,0 +1,93 @@
+// Claim: pending work to agents, one item each, in one statement however many agents ask at once.
+//
+// The oldest pending rows the agents may take (their organisation's, hanging off an owner whose
+// required labels they carry) are locked FOR UPDATE SKIP LOCKED, so racing claimers never wait on
+// or get the same row; each is stamped with its agent, a fresh lease token and expiry, and the
+// agent's claim key, and its transition is recorded. A claim retried after its reply was lost
+// (the same agent and key) gets the work it was given then, of whichever kind, instead of more.
+//
+// Agents claiming together must be able to take the same work (one organisation, one set of
+// labels): the first one's row decides what is eligible. The rows come back with the details
+// their spec needs (WorkTable.details), read in the same statement.
+import { sql } from "kysely";
+import type { WorkRow, WorkTable } from "../kind.js";
+import { historyColumnOf, historyOf, statusArray, tableOf, type Executor } from "./fragments.js";
+
+export interface Claimant {
+  agentId: string;
+  /** Chosen by the agent per claim and reused when it retries; null when it sent none. */
+  claimKey: string | null;
+}
+
+/** A claimed row with the details its spec needs; `again` when it was claimed by an earlier try. */
+export type ClaimedRow<Row extends WorkRow = WorkRow> = Row & { details: unknown; again?: boolean };
+
+/**
+ * Claims one item of `work` for each claimant, oldest first; returns what each got (undefined when
+ * nothing was left, or when its retried claim had been given work of another of `allKinds`).
+ */
+export async function claimWork<Row extends WorkRow>(
+  db: Executor,
+  work: WorkTable,
+  claimants: readonly Claimant[],
+  leaseSeconds: number,
+  allKinds: readonly WorkTable[],
+): Promise<(ClaimedRow<Row> | undefined)[]> {
+  const first = claimants[0];
+  if (!first) return [];
+  const earlier = sql.join(
+    allKinds.map(
+      (kind) => sql`
+        SELECT wanted.n, ${kind.name}::text AS kind, t.id FROM wanted
+        JOIN ${tableOf(kind)} t ON t.claimed_by = wanted.agent_id AND t.claim_key = wanted.claim_key
+        WHERE t.status = ANY(${statusArray(kind, kind.leased)})`,
+    ),
+    sql` UNION ALL `,
+  );
+  const result = await sql<ClaimedRow<Row> & { claimant: string }>`
+    WITH wanted AS (
+      SELECT * FROM unnest(${claimants.map((c) => c.agentId)}::uuid[], ${claimants.map((c) => c.claimKey)}::text[])
+        WITH ORDINALITY AS w(agent_id, claim_key, n)
+    ), earlier AS (${earlier}
+    ), fresh AS (
+      SELECT agent_id, claim_key, n, row_number() OVER (ORDER BY n) AS rank
+      FROM wanted WHERE n NOT IN (SELECT n FROM earlier)
+    ), audience AS (
+      SELECT org_id, labels FROM agents WHERE id = ${first.agentId}
+    ), next AS (
+      SELECT id, row_number() OVER () AS rank FROM (
+        SELECT id FROM ${tableOf(work)}
+        WHERE status = 'pending'
+          AND ${sql.ref(work.owner.column)} IN (
+            SELECT owner.id FROM (${work.owner.rows}) owner, audience
+            WHERE owner.org_id = audience.org_id AND owner.labels <@ audience.labels
+          )
+        ORDER BY ${work.claimOrder}
+        LIMIT (SELECT count(*) FROM fresh)
+        FOR UPDATE SKIP LOCKED
+      ) pending
+    ), claimed AS (
+      UPDATE ${tableOf(work)} t
+      SET status = 'claimed',
+          claimed_by = fresh.agent_id,
+          claim_key = fresh.claim_key,
+          attempt = t.attempt + 1,
+          resumes = 0,
+          lease_token = gen_random_uuid(),
+          lease_expires_at = now() + make_interval(secs => ${leaseSeconds}),
+          started_at = coalesce(t.started_at, now())
+      FROM next JOIN fresh USING (rank)
+      WHERE t.id = next.id
+      RETURNING t.*, fresh.n AS claimant
+    ), history AS (
+      INSERT INTO ${historyOf(work)} (${historyColumnOf(work)}, from_status, to_status, actor, reason)
+      SELECT id, 'pending', 'claimed', 'agent:' || claimed_by, 'attempt ' || attempt FROM claimed
+    )${work.onClaim ? sql`, side_effect AS (${work.onClaim})` : sql``}
+    SELECT claimed.*, ${work.details(sql`claimed`)} AS details, false AS again FROM claimed
+    UNION ALL
+    SELECT t.*, earlier.n AS claimant, ${work.details(sql`t`)} AS details, true AS again
+    FROM earlier JOIN ${tableOf(work)} t ON t.id = earlier.id
+    WHERE earlier.kind = ${work.name}`.execute(db);
+  const byClaimant = new Map(result.rows.map(({ claimant, ...row }) => [Number(claimant), row as ClaimedRow<Row>]));
+  return claimants.map((_, index) => byClaimant.get(index + 1));
+}
