@@ -47,6 +47,12 @@ interface Session {
 
 export class SessionHub {
   private readonly sessions: Session[] = [];
+  /**
+   * @param capabilityFor the agent capability that takes each kind of work (by default, the
+   *   capability named like the kind: "build", "deploy")
+   */
+  constructor(private readonly capabilityFor: (kind: string) => string = (kind) => kind) {}
+
   /** Work items each agent holds, as this control plane last heard. */
   private readonly held = new Map<string, number>();
   private cursor = 0;
@@ -96,9 +102,10 @@ export class SessionHub {
   private hint(kind: string, wanted: number, fits: (agent: SessionAgent) => boolean): void {
     let hinted = 0;
     const count = this.sessions.length;
+    const capability = this.capabilityFor(kind);
     for (let step = 0; step < count && hinted < wanted; step++) {
       const session = this.sessions[(this.cursor + step) % count] as Session;
-      if (!session.agent.capabilities.includes(kind) || !fits(session.agent)) continue;
+      if (!session.agent.capabilities.includes(capability) || !fits(session.agent)) continue;
       if ((this.held.get(session.agent.id) ?? 0) >= session.slots) continue;
       session.stream.write({ type: "work-available", kind });
       hinted++;

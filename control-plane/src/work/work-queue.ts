@@ -58,8 +58,6 @@ export type ResumeVerdict =
 export interface WorkQueueOptions {
   /** How long a claim lives without a heartbeat. */
   leaseSeconds: number;
-  /** The agents connected to this control plane (a private one when absent). */
-  sessions?: SessionHub;
 }
 
 /** More than any agent's slots could hold: a longer list is not a restarted agent's. */
@@ -82,7 +80,7 @@ export class WorkQueue {
     this.byName = new Map(kinds.map((kind) => [kind.name, kind]));
     if (this.byName.size !== kinds.length) throw new Error("two kinds of work share a name");
     this.leaseSeconds = options.leaseSeconds;
-    this.sessions = options.sessions ?? new SessionHub();
+    this.sessions = new SessionHub((kind) => this.byName.get(kind)?.capability ?? kind);
   }
 
   /** The registered kind called `name`. */
