@@ -17,12 +17,7 @@ import { WorkFailure, type WorkContext, type WorkResult } from "./work.js";
 import type { AgentConfig } from "./config.js";
 import type { AgentIdentity } from "./channel/identity-store.js";
 import { keepCertificateFresh } from "./channel/certificate-renewer.js";
-
-export interface AgentLogger {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
+import type { AgentLogger } from "./logger.js";
 
 interface RunningWork {
   ref: WorkRef;

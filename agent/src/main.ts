@@ -6,7 +6,8 @@ import { ConfigError, loadConfig } from "./config.js";
 import { loadIdentity } from "./channel/identity-store.js";
 import { join } from "./channel/enrolment.js";
 import { connect } from "./runtime/containers.js";
-import { AgentRunner, type AgentLogger } from "./agent-runner.js";
+import { AgentRunner } from "./agent-runner.js";
+import type { AgentLogger } from "./logger.js";
 
 const AGENT_VERSION = "0.1.0";
 

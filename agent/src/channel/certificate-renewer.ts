@@ -6,7 +6,7 @@ import type { AgentChannel } from "./channel.js";
 import { delay, fullJitterDelay } from "./backoff.js";
 import { certificateRequest, expiresAt, generatePrivateKey, renewalDue } from "./certificates.js";
 import { saveIdentity, type AgentIdentity } from "./identity-store.js";
-import type { AgentLogger } from "../agent-runner.js";
+import type { AgentLogger } from "../logger.js";
 
 export async function keepCertificateFresh(
   initial: AgentIdentity,

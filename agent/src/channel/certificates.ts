@@ -3,10 +3,7 @@
 import { createHash, createPrivateKey, createPublicKey, webcrypto, X509Certificate } from "node:crypto";
 import { connect, type PeerCertificate } from "node:tls";
 import { CONTROL_PLANE_TLS_NAME } from "@slipway/proto";
-import { x509 } from "./x509.js";
-
-/** ECDSA P-256 with SHA-256, the only kind of key the control plane certifies. */
-const KEY_ALGORITHM = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
+import { KEY_ALGORITHM, x509 } from "@slipway/proto/x509";
 
 export async function generatePrivateKey(): Promise<string> {
   const keys = await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ["sign", "verify"]);

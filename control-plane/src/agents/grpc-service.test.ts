@@ -25,8 +25,7 @@ import { TEST_SECRET_KEY } from "../../../test-support/processes.js";
 import { agentServiceClient, register as registerWithToken } from "../../../agent/src/channel/channel.js";
 import { certificateRequest, fetchPinnedCa, generatePrivateKey } from "../../../agent/src/channel/certificates.js";
 import type { AgentIdentity } from "../../../agent/src/channel/identity-store.js";
-import { x509 } from "../pki/x509.js";
-import { KEY_ALGORITHM } from "../pki/x509.js";
+import { KEY_ALGORITHM, x509 } from "@slipway/proto/x509";
 import { AgentChannel } from "../../../agent/src/channel/channel.js";
 import { LogShipper } from "../../../agent/src/logs/log-shipper.js";
 

@@ -1,6 +1,6 @@
 // Kysely's view of the tables in migrations/. Keep in step with the SQL by hand: a column named
 // here that the SQL lacks fails the first query that reads it.
-import type { ColumnType, Generated, Insertable, Selectable } from "kysely";
+import type { ColumnType, Generated, Selectable } from "kysely";
 
 type CreatedAt = ColumnType<Date, never, never>;
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -294,7 +294,6 @@ export interface Database {
 }
 
 export type Build = Selectable<BuildsTable>;
-export type NewBuild = Insertable<BuildsTable>;
 export type Service = Selectable<ServicesTable>;
 export type Project = Selectable<ProjectsTable>;
 export type Agent = Selectable<AgentsTable>;

@@ -38,10 +38,6 @@ export async function recordDelivery(trx: Transaction<Database> | Db, record: De
   return inserted !== undefined;
 }
 
-export async function findDelivery(db: Db, deliveryId: string) {
-  return db.selectFrom("webhook_deliveries").selectAll().where("delivery_id", "=", deliveryId).executeTakeFirst();
-}
-
 /** Unsigned or mis-signed deliveries leave nothing but this counter. */
 export async function countRejection(db: Db, reason: string): Promise<void> {
   await sql`

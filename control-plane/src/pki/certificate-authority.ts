@@ -4,10 +4,10 @@
 // database: the first to start creates it, the others load it; its key is sealed at rest.
 import { createHash, randomBytes, webcrypto, X509Certificate } from "node:crypto";
 import { AGENT_CERTIFICATE_URI_PREFIX, CONTROL_PLANE_TLS_NAME } from "@slipway/proto";
+import { KEY_ALGORITHM, x509 } from "@slipway/proto/x509";
 import type { Db } from "../db/database.js";
 import { DomainError } from "../errors.js";
 import type { SecretBox } from "../crypto/secret-box.js";
-import { KEY_ALGORITHM, x509 } from "./x509.js";
 
 const CA_VALIDITY_DAYS = 3650;
 const SERVER_VALIDITY_DAYS = 90;
