@@ -273,6 +273,9 @@ const mark = (ok: boolean) => (ok ? "PASS" : "FAIL");
 async function main(): Promise<void> {
   const secret = randomBytes(24).toString("hex");
   const token = randomBytes(24).toString("hex");
+  // Required by the control plane (it seals the agent CA's key with it); one of its own per run,
+  // as bench/agent-channel.ts does: nothing sealed outlives the run's database.
+  const secretKey = randomBytes(32).toString("base64");
   const dbName = `slipway_bench_${randomBytes(5).toString("hex")}`;
   const databaseUrl = urlFor(dbName);
   const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -295,6 +298,7 @@ async function main(): Promise<void> {
       GRPC_PORT: "0",
       GITHUB_WEBHOOK_SECRET: secret,
       SLIPWAY_BOOTSTRAP_TOKEN: token,
+      SLIPWAY_SECRET_KEY: secretKey,
       LOG_LEVEL: options.logLevel,
     });
     const controlPlane = await startControlPlane(config);
