@@ -194,12 +194,12 @@ describe("benchmarks, short mode", () => {
       notExactlyOnce: 0,
     });
     expect(result.drain.floor.claims).toBe(200);
-    // deploy/dev/setup.sh preloads pg_stat_statements: the statement figures are there, and they saw at
-    // least the claim and the finish of every build on both paths.
+    // deploy/dev/setup.sh preloads pg_stat_statements: every cost-per-claim figure is there on both
+    // paths, with the statements behind it (how many per claim is the control plane's business).
     expect(result.drain.statements, result.drain.statements.reason).toMatchObject({ available: true });
     for (const drained of [result.drain.floor, result.drain.grpc]) {
       for (const figure of Object.values(drained.perClaim)) expect(figure).toEqual(expect.any(Number));
-      expect(drained.cost.statements!.calls).toBeGreaterThanOrEqual(2 * 200);
+      expect(drained.cost.statements!.calls).toBeGreaterThan(0);
       expect(drained.cost.statements!.top.length).toBeGreaterThan(0);
     }
     expect(result.heartbeat).toEqual(expect.objectContaining({ agents: 20, leases: 20 }));
