@@ -5,14 +5,18 @@
 //   dispatch   build inserted (with its NOTIFY, as a webhook does) → an idle agent holds the claim,
 //              with 1, 10 and 100 connected agents; baseline: the bare NOTIFY round trip.
 //   drain      10,000 queued builds claimed and completed by 50 agents: claims/s, and exactly-once
-//              verified row by row; baseline: the same claim statement run directly on 50 connections.
+//              verified row by row; baseline: the same claim and finish statements run directly by
+//              50 agents through a pool of 10. For both, the cost per claim: control-plane CPU,
+//              PostgreSQL CPU (/proc) and PostgreSQL's statements (pg_stat_statements).
 //   heartbeat  1,000 agents, each with a session stream and one lease, heartbeating every 10 s: the
 //              control plane's CPU and RSS; baseline: the same control plane with no agent connected.
 //
-//   bench/run.sh agent-channel [--dispatch-builds 200] [--drain-builds 10000] [--heartbeat-agents 1000]
+//   bench/run.sh agent-channel [--dispatch-builds 200] [--drain-builds 10000] [--drain-agents 50]
+//                              [--heartbeat-agents 1000] [--heartbeat-seconds 30] [--heartbeat-interval 10]
+//                              [--json out.json]
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -26,6 +30,7 @@ import {
   migrateToLatest,
 } from "@slipway/control-plane";
 import { enrolAgents, loadAgentCa, SimulatedAgent, type AgentCa } from "./simulated-agents.js";
+import { machineBusySeconds, postgresSecondsBetween, postgresTicks, processUsage } from "./proc.js";
 import type { WorkRef } from "@slipway/proto";
 
 const { values: args } = parseArgs({
@@ -35,10 +40,17 @@ const { values: args } = parseArgs({
     "drain-agents": { type: "string", default: "50" },
     "heartbeat-agents": { type: "string", default: "1000" },
     "heartbeat-seconds": { type: "string", default: "30" },
+    // The agent's default; a short run (the test suite's) lowers it so that every agent has beaten
+    // before the measurement starts without waiting 10 s.
+    "heartbeat-interval": { type: "string", default: "10" },
+    json: { type: "string" },
   },
 });
 
-const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? "postgres://slipway:slipway@127.0.0.1:5432/postgres";
+const ADMIN_URL =
+  process.env.BENCH_DATABASE_ADMIN_URL ??
+  process.env.TEST_DATABASE_ADMIN_URL ??
+  "postgres://slipway:slipway@127.0.0.1:5432/postgres";
 const CONTROL_PLANE_MAIN = fileURLToPath(new URL("../../control-plane/dist/main.js", import.meta.url));
 const TOKEN = randomBytes(32).toString("hex");
 const SECRET_KEY = randomBytes(32).toString("base64");
@@ -66,15 +78,6 @@ function urlFor(database: string): string {
   const url = new URL(ADMIN_URL);
   url.pathname = `/${database}`;
   return url.toString();
-}
-
-/** CPU seconds (user + system) and RSS bytes of a process, from /proc. */
-function processUsage(pid: number): { cpuSeconds: number; rssBytes: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  const rssPages = Number(fields[21]);
-  return { cpuSeconds: ticks / 100, rssBytes: rssPages * 4096 };
 }
 
 interface ControlPlane {
@@ -120,6 +123,165 @@ async function startControlPlane(databaseUrl: string): Promise<ControlPlane> {
         child.once("exit", () => resolve());
         child.kill("SIGTERM");
       }),
+  };
+}
+
+// ---- the cost of a claim: CPU from /proc, PostgreSQL's statements from pg_stat_statements --------
+
+const TOP_STATEMENTS = 5;
+
+interface StatementFigures {
+  /** Statements executed in the benchmark's database during the phase, and their execution time. */
+  calls: number;
+  execMs: number;
+  /** The most expensive by total execution time. */
+  top: { query: string; calls: number; totalMs: number; meanMs: number }[];
+}
+
+interface StatementRow {
+  query: string;
+  calls: number;
+  totalMs: number;
+}
+
+const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * pg_stat_statements, seen from the benchmark's database if this role may create the extension there
+ * (a superuser may), otherwise from the admin database, where deploy/dev/setup.sh installs it (it is
+ * not a trusted extension, so the dev stack's slipway role cannot create it). The view is cluster-wide
+ * in either place; every figure is filtered on the benchmark's database.
+ */
+class StatementStats {
+  private constructor(
+    private readonly client: pg.Client,
+    private readonly databaseOid: string,
+    /** Where the view was read (reported). */
+    readonly source: string,
+  ) {}
+
+  /** The statistics, or why there are none. */
+  static async open(databaseUrl: string, database: string): Promise<StatementStats | string> {
+    let client = new pg.Client({ connectionString: databaseUrl });
+    let source = database;
+    try {
+      await client.connect();
+      try {
+        await client.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+      } catch (error) {
+        await client.end();
+        source = new URL(ADMIN_URL).pathname.slice(1) || "postgres";
+        client = new pg.Client({ connectionString: ADMIN_URL });
+        await client.connect();
+        const { rowCount } = await client.query("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'");
+        if (!rowCount) {
+          await client.end();
+          return `the extension is not in database ${source}, and creating it in ${database} failed (${errorMessage(error)}); deploy/dev/setup.sh installs it`;
+        }
+      }
+      // Fails with "pg_stat_statements must be loaded via shared_preload_libraries" until the server
+      // has been restarted with it (deploy/dev/setup.sh does that).
+      await client.query("SELECT 1 FROM pg_stat_statements LIMIT 1");
+      const { rows } = await client.query<{ oid: string }>("SELECT oid::text FROM pg_database WHERE datname = $1", [
+        database,
+      ]);
+      return new StatementStats(client, rows[0]!.oid, source);
+    } catch (error) {
+      await client.end().catch(() => {});
+      return errorMessage(error);
+    }
+  }
+
+  /** Clears the benchmark database's statistics, then reads what is left (nothing, unless reset was refused). */
+  async begin(): Promise<Map<string, StatementRow>> {
+    try {
+      // Only this database's entries: other work on the cluster keeps its statistics.
+      await this.client.query("SELECT pg_stat_statements_reset(0, $1::oid, 0)", [this.databaseOid]);
+    } catch (error) {
+      // A role without EXECUTE on the reset function: the difference of the two readings still holds.
+      console.error(`pg_stat_statements_reset: ${errorMessage(error)}; using the difference of two readings`);
+    }
+    return this.read();
+  }
+
+  /** What the benchmark database's statements cost since `begin`. */
+  async end(before: Map<string, StatementRow>): Promise<StatementFigures> {
+    const rows: StatementRow[] = [];
+    for (const [key, after] of await this.read()) {
+      const earlier = before.get(key);
+      const calls = after.calls - (earlier?.calls ?? 0);
+      if (calls > 0) rows.push({ query: after.query, calls, totalMs: after.totalMs - (earlier?.totalMs ?? 0) });
+    }
+    rows.sort((a, b) => b.totalMs - a.totalMs);
+    return {
+      calls: rows.reduce((sum, r) => sum + r.calls, 0),
+      execMs: rows.reduce((sum, r) => sum + r.totalMs, 0),
+      top: rows.slice(0, TOP_STATEMENTS).map((r) => ({ ...r, meanMs: r.totalMs / r.calls })),
+    };
+  }
+
+  private async read(): Promise<Map<string, StatementRow>> {
+    const { rows } = await this.client.query<{ key: string; query: string; calls: string; total_ms: number }>(
+      `SELECT userid || ':' || coalesce(queryid, 0) || ':' || toplevel AS key, query, calls, total_exec_time AS total_ms
+       FROM pg_stat_statements
+       WHERE dbid = $1::oid AND query NOT LIKE '%pg_stat_statements%'`,
+      [this.databaseOid],
+    );
+    return new Map(rows.map((r) => [r.key, { query: r.query, calls: Number(r.calls), totalMs: r.total_ms }]));
+  }
+
+  close(): Promise<void> {
+    return this.client.end();
+  }
+}
+
+/** What one drain phase cost: CPU seconds by process over its wall-clock seconds, and its statements. */
+interface DrainCost {
+  seconds: number;
+  controlPlaneCpuSeconds: number;
+  /** This process: the simulated agents (gRPC drain) or the client sending the statements (floor). */
+  benchmarkCpuSeconds: number;
+  /** Every process named postgres, since pg_stat_statements counts execution only (not parse, plan, protocol). */
+  postgresCpuSeconds: number;
+  /** Busy CPU of the whole machine that none of the above used: other load on a shared VM. */
+  otherCpuSeconds: number;
+  statements?: StatementFigures;
+}
+
+function cpuReading(controlPlanePid: number) {
+  const self = process.cpuUsage();
+  return {
+    at: performance.now(),
+    controlPlane: processUsage(controlPlanePid).cpuSeconds,
+    benchmark: (self.user + self.system) / 1e6,
+    postgres: postgresTicks(),
+    machine: machineBusySeconds(),
+  };
+}
+
+/** Starts measuring a drain phase; the function returned ends it. */
+async function startCost(
+  controlPlanePid: number,
+  stats: StatementStats | undefined,
+): Promise<() => Promise<DrainCost>> {
+  const statementsBefore = await stats?.begin();
+  const before = cpuReading(controlPlanePid);
+  return async () => {
+    const after = cpuReading(controlPlanePid);
+    const controlPlaneCpuSeconds = after.controlPlane - before.controlPlane;
+    const benchmarkCpuSeconds = after.benchmark - before.benchmark;
+    const postgresCpuSeconds = postgresSecondsBetween(before.postgres, after.postgres);
+    return {
+      seconds: (after.at - before.at) / 1000,
+      controlPlaneCpuSeconds,
+      benchmarkCpuSeconds,
+      postgresCpuSeconds,
+      otherCpuSeconds: Math.max(
+        0,
+        after.machine - before.machine - controlPlaneCpuSeconds - benchmarkCpuSeconds - postgresCpuSeconds,
+      ),
+      statements: statementsBefore && (await stats!.end(statementsBefore)),
+    };
   };
 }
 
@@ -208,10 +370,20 @@ async function notifyRoundTrip(databaseUrl: string, db: pg.Pool, count: number) 
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
 
-async function drain(address: string, db: pg.Pool, ca: AgentCa, serviceId: string, agentCount: number, builds: number) {
+async function drain(
+  address: string,
+  db: pg.Pool,
+  ca: AgentCa,
+  serviceId: string,
+  agentCount: number,
+  builds: number,
+  startMeasuring: () => Promise<() => Promise<DrainCost>>,
+) {
   const ids = await queueBuilds(db, serviceId, builds);
   const agents = (await enrolAgents(db, ca, agentCount, "drain")).map((a) => new SimulatedAgent(address, a.id, a.tls));
   const claimedIds: string[] = [];
+  // Measured from here: queueing and enrolment are not claims.
+  const stopMeasuring = await startMeasuring();
   const started = performance.now();
   await Promise.all(
     agents.map(async (agent) => {
@@ -224,6 +396,7 @@ async function drain(address: string, db: pg.Pool, ca: AgentCa, serviceId: strin
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const cost = await stopMeasuring();
   agents.forEach((agent) => agent.close());
   const { rows } = await db.query<{ bad: string; claims: string }>(
     `SELECT count(*) FILTER (WHERE status <> 'failed' OR attempt <> 1) AS bad,
@@ -232,11 +405,18 @@ async function drain(address: string, db: pg.Pool, ca: AgentCa, serviceId: strin
     [ids],
   );
   const unique = new Set(claimedIds).size;
+  const claimedTransitions = Number(rows[0]?.claims);
+  const notExactlyOnce = Number(rows[0]?.bad);
   return {
+    claims: claimedIds.length,
     claimsPerSecond: claimedIds.length / seconds,
+    distinct: unique,
+    claimedTransitions,
+    notExactlyOnce,
     exactlyOnce:
-      claimedIds.length === builds && unique === builds && rows[0]?.bad === "0" && rows[0]?.claims === String(builds),
-    detail: `${claimedIds.length} claims of ${builds} builds, ${unique} distinct; ${rows[0]?.claims} claimed transitions; ${rows[0]?.bad} builds not claimed exactly once`,
+      claimedIds.length === builds && unique === builds && notExactlyOnce === 0 && claimedTransitions === builds,
+    detail: `${claimedIds.length} claims of ${builds} builds, ${unique} distinct; ${claimedTransitions} claimed transitions; ${notExactlyOnce} builds not claimed exactly once`,
+    cost,
   };
 }
 
@@ -245,12 +425,20 @@ async function drain(address: string, db: pg.Pool, ca: AgentCa, serviceId: strin
  * claimWork and finishWork, one claim per statement), straight to PostgreSQL by as many agents,
  * through a pool the size of the control plane's (createDatabase's default).
  */
-async function directDrain(databaseUrl: string, ca: AgentCa, serviceId: string, agentCount: number, builds: number) {
+async function directDrain(
+  databaseUrl: string,
+  ca: AgentCa,
+  serviceId: string,
+  agentCount: number,
+  builds: number,
+  startMeasuring: () => Promise<() => Promise<DrainCost>>,
+) {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   const db = createDatabase(databaseUrl);
   await queueBuilds(pool, serviceId, builds);
   const agents = await enrolAgents(pool, ca, agentCount, "floor");
   let claims = 0;
+  const stopMeasuring = await startMeasuring();
   const started = performance.now();
   await Promise.all(
     agents.map(async ({ id: agentId }) => {
@@ -271,9 +459,10 @@ async function directDrain(databaseUrl: string, ca: AgentCa, serviceId: string, 
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const cost = await stopMeasuring();
   await db.destroy();
   await pool.end();
-  return { claimsPerSecond: claims / seconds };
+  return { claims, claimsPerSecond: claims / seconds, cost };
 }
 
 async function heartbeats(
@@ -284,6 +473,7 @@ async function heartbeats(
   cp: ChildProcess,
   agentCount: number,
   seconds: number,
+  intervalSeconds: number,
 ) {
   const measure = async () => {
     const before = processUsage(cp.pid!);
@@ -301,18 +491,19 @@ async function heartbeats(
     const work = await agent.claim();
     if (work?.ref) held.set(agent, work.ref);
   }
-  // Heartbeats every 10 s, spread evenly as independent agents' timers would be.
+  // Heartbeats every interval, spread evenly as independent agents' timers would be.
+  const interval = intervalSeconds * 1000;
   const timers = agents.map((agent, i) =>
     setTimeout(
       () => {
         const beat = () => void agent.heartbeat(held.has(agent) ? [held.get(agent)!] : []).catch(() => {});
         beat();
-        timers[i] = setInterval(beat, 10_000) as unknown as NodeJS.Timeout;
+        timers[i] = setInterval(beat, interval) as unknown as NodeJS.Timeout;
       },
-      (i / agentCount) * 10_000,
+      (i / agentCount) * interval,
     ),
   );
-  await new Promise((resolve) => setTimeout(resolve, 10_000)); // every agent beat at least once
+  await new Promise((resolve) => setTimeout(resolve, interval)); // every agent beat at least once
   const loaded = await measure();
   timers.forEach((t) => clearInterval(t));
   closers.forEach((close) => close());
@@ -322,9 +513,30 @@ async function heartbeats(
 
 // ---- main ---------------------------------------------------------------------------------
 
+const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
+const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "–");
+/** A statement on one Markdown table line. */
+const shorten = (query: string) => {
+  const flat = query.replace(/\s+/g, " ").trim();
+  return (flat.length > 100 ? `${flat.slice(0, 99)}…` : flat).replace(/\|/g, "\\|");
+};
+
+/** A drain's cost divided by its claims (µs of CPU or execution time, and statements). */
+function perClaim(cost: DrainCost, claims: number) {
+  return {
+    controlPlaneCpuUs: (cost.controlPlaneCpuSeconds * 1e6) / claims,
+    postgresCpuUs: (cost.postgresCpuSeconds * 1e6) / claims,
+    benchmarkCpuUs: (cost.benchmarkCpuSeconds * 1e6) / claims,
+    statements: cost.statements ? cost.statements.calls / claims : NaN,
+    postgresExecUs: cost.statements ? (cost.statements.execMs * 1e3) / claims : NaN,
+  };
+}
+
 async function main(): Promise<void> {
   const database = `slipway_bench_${randomBytes(6).toString("hex")}`;
   await admin(`CREATE DATABASE ${database}`);
+  // Named, so that whoever stops a run half-way (or a test that times out) can drop it.
+  console.error(`database ${database} (dropped at the end)`);
   const databaseUrl = urlFor(database);
   const migrator = createDatabase(databaseUrl, { max: 1 });
   await migrateToLatest(migrator);
@@ -332,7 +544,9 @@ async function main(): Promise<void> {
   const db = new pg.Pool({ connectionString: databaseUrl, max: 4 });
   const cp = await startControlPlane(databaseUrl);
   const caDb = createDatabase(databaseUrl, { max: 1 });
+  let stats: StatementStats | string = "not opened";
   try {
+    stats = await StatementStats.open(databaseUrl, database);
     const ca = await loadAgentCa(caDb, SECRET_KEY);
     const { rows } = await db.query<{ id: string }>(
       `WITH p AS (INSERT INTO projects (org_id, name) VALUES ($1, 'bench') RETURNING id)
@@ -341,46 +555,53 @@ async function main(): Promise<void> {
       [ORG],
     );
     const serviceId = rows[0]!.id;
-    const lines: string[] = [];
-    const out = (line: string) => {
-      lines.push(line);
-      console.error(line);
-    };
+    const out = (line: string) => console.error(line);
 
     const dispatchBuilds = Number(args["dispatch-builds"]);
     const floor = await notifyRoundTrip(databaseUrl, db, dispatchBuilds);
     out(`dispatch floor (NOTIFY round trip): p50 ${ms(floor.p50)}, p99 ${ms(floor.p99)}`);
-    const dispatchRows: string[] = [];
+    const dispatchRuns: { agents: number; p50: number; p99: number; builds: number }[] = [];
     for (const agents of [1, 10, 100]) {
       const result = await dispatch(cp.grpcAddress, db, ca, serviceId, agents, dispatchBuilds);
       out(`dispatch with ${agents} agents: p50 ${ms(result.p50)}, p99 ${ms(result.p99)} (${result.count} builds)`);
-      dispatchRows.push(
-        `| ${agents} | ${ms(result.p50)} | ${ms(result.p99)} | ${ms(floor.p50)} / ${ms(floor.p99)} | ${result.p50 < 20 && result.p99 < 100 ? "PASS" : "FAIL"} |`,
-      );
+      dispatchRuns.push({ agents, p50: result.p50, p99: result.p99, builds: result.count });
     }
 
     const drainBuilds = Number(args["drain-builds"]);
     const drainAgents = Number(args["drain-agents"]);
-    const direct = await directDrain(databaseUrl, ca, serviceId, drainAgents, drainBuilds);
+    const statements = typeof stats === "string" ? undefined : stats;
+    if (!statements) out(`no PostgreSQL statement figures: pg_stat_statements is unavailable: ${stats}`);
+    const startMeasuring = () => startCost(cp.child.pid!, statements);
+    const costLine = (cost: DrainCost, claims: number) => {
+      const c = perClaim(cost, claims);
+      return (
+        `control plane ${int(c.controlPlaneCpuUs)} µs CPU/claim, PostgreSQL ${int(c.postgresCpuUs)} µs CPU/claim` +
+        (cost.statements ? `, ${fmt(c.statements)} statements/claim, ${int(c.postgresExecUs)} µs executing/claim` : "")
+      );
+    };
+    const direct = await directDrain(databaseUrl, ca, serviceId, drainAgents, drainBuilds, startMeasuring);
     out(
-      `drain floor (the same statements straight to PostgreSQL, ${drainAgents} agents): ${direct.claimsPerSecond.toFixed(0)} claims/s`,
+      `drain floor (the same statements straight to PostgreSQL, ${drainAgents} agents): ${direct.claimsPerSecond.toFixed(0)} claims/s; ${costLine(direct.cost, direct.claims)}`,
     );
-    const drained = await drain(cp.grpcAddress, db, ca, serviceId, drainAgents, drainBuilds);
+    const drained = await drain(cp.grpcAddress, db, ca, serviceId, drainAgents, drainBuilds, startMeasuring);
     out(
-      `drain through gRPC (${drainAgents} agents): ${drained.claimsPerSecond.toFixed(0)} claims/s; ${drained.detail}`,
+      `drain through gRPC (${drainAgents} agents): ${drained.claimsPerSecond.toFixed(0)} claims/s; ${drained.detail}; ${costLine(drained.cost, drained.claims)}`,
     );
 
+    const heartbeatAgents = Number(args["heartbeat-agents"]);
+    const heartbeatInterval = Number(args["heartbeat-interval"]);
     const beats = await heartbeats(
       cp.grpcAddress,
       db,
       ca,
       serviceId,
       cp.child,
-      Number(args["heartbeat-agents"]),
+      heartbeatAgents,
       Number(args["heartbeat-seconds"]),
+      heartbeatInterval,
     );
     out(
-      `heartbeat: idle ${beats.idle.cpuPercent.toFixed(1)}% CPU, ${beats.idle.rssMb.toFixed(0)} MB; with ${args["heartbeat-agents"]} agents (${beats.leases} leases) ${beats.loaded.cpuPercent.toFixed(1)}% CPU, ${beats.loaded.rssMb.toFixed(0)} MB`,
+      `heartbeat: idle ${beats.idle.cpuPercent.toFixed(1)}% CPU, ${beats.idle.rssMb.toFixed(0)} MB; with ${heartbeatAgents} agents (${beats.leases} leases) ${beats.loaded.cpuPercent.toFixed(1)}% CPU, ${beats.loaded.rssMb.toFixed(0)} MB`,
     );
 
     console.log(`Agent channel benchmark, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC\n`);
@@ -389,18 +610,69 @@ async function main(): Promise<void> {
       "| connected agents | p50 | p99 | floor: NOTIFY round trip p50 / p99 | target p50 < 20 ms, p99 < 100 ms |",
     );
     console.log("| ---: | ---: | ---: | ---: | --- |");
-    for (const row of dispatchRows) console.log(row);
+    for (const run of dispatchRuns) {
+      console.log(
+        `| ${run.agents} | ${ms(run.p50)} | ${ms(run.p99)} | ${ms(floor.p50)} / ${ms(floor.p99)} | ${run.p50 < 20 && run.p99 < 100 ? "PASS" : "FAIL"} |`,
+      );
+    }
+
     console.log(`\nDrain: ${drainBuilds} queued builds, ${drainAgents} agents:\n`);
-    console.log("| path | claims/s | exactly once |");
-    console.log("| --- | ---: | --- |");
     console.log(
-      `| floor: the same claim and finish statements straight to PostgreSQL | ${direct.claimsPerSecond.toFixed(0)} | n/a |`,
+      "| path | claims/s | control-plane CPU µs/claim | PostgreSQL CPU µs/claim | PostgreSQL statements/claim | PostgreSQL execution µs/claim | benchmark process CPU µs/claim | exactly once |",
+    );
+    console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    const costColumns = (cost: DrainCost, claims: number) => {
+      const c = perClaim(cost, claims);
+      return `${int(c.controlPlaneCpuUs)} | ${int(c.postgresCpuUs)} | ${fmt(c.statements)} | ${int(c.postgresExecUs)} | ${int(c.benchmarkCpuUs)}`;
+    };
+    console.log(
+      `| floor: the same claim and finish statements straight to PostgreSQL | ${direct.claimsPerSecond.toFixed(0)} | ${costColumns(direct.cost, direct.claims)} | n/a |`,
     );
     console.log(
-      `| through gRPC (Claim + Complete) | ${drained.claimsPerSecond.toFixed(0)} (${(drained.claimsPerSecond / direct.claimsPerSecond).toFixed(2)} × the floor) | ${drained.exactlyOnce ? "PASS" : "FAIL"}: ${drained.detail} |`,
+      `| through gRPC (Claim + Complete) | ${drained.claimsPerSecond.toFixed(0)} (${(drained.claimsPerSecond / direct.claimsPerSecond).toFixed(2)} × the floor) | ${costColumns(drained.cost, drained.claims)} | ${drained.exactlyOnce ? "PASS" : "FAIL"}: ${drained.detail} |`,
     );
     console.log(
-      `\nHeartbeats: ${args["heartbeat-agents"]} agents, each with a session stream and one lease, a heartbeat every 10 s:\n`,
+      "\nCPU from /proc: the control plane's process (on the floor it only idles: reaper, timers); every " +
+        "`postgres` process (utime + stime: parsing, planning and the protocol too); this process (the " +
+        "simulated agents through gRPC, the statements' client on the floor).",
+    );
+    if (typeof stats === "string") {
+      console.log(`No PostgreSQL statement figures (–): pg_stat_statements is unavailable: ${stats}.`);
+    } else {
+      console.log(
+        `Statements and their execution time: pg_stat_statements for the benchmark's database (read in database ${stats.source}), reset before each drain.`,
+      );
+      for (const [name, result] of [
+        ["floor", direct],
+        ["through gRPC", drained],
+      ] as const) {
+        console.log(
+          `\nTop ${TOP_STATEMENTS} statements by total execution time, ${name} (${int(result.claims)} claims):\n`,
+        );
+        console.log("| statement | calls | calls/claim | total ms | mean ms |");
+        console.log("| --- | ---: | ---: | ---: | ---: |");
+        for (const top of result.cost.statements?.top ?? []) {
+          console.log(
+            `| \`${shorten(top.query)}\` | ${int(top.calls)} | ${fmt(top.calls / result.claims, 2)} | ${fmt(top.totalMs)} | ${fmt(top.meanMs, 3)} |`,
+          );
+        }
+      }
+    }
+    for (const [name, cost] of [
+      ["floor", direct.cost],
+      ["gRPC drain", drained.cost],
+    ] as const) {
+      const other = cost.otherCpuSeconds / cost.seconds;
+      if (other > 0.25) {
+        console.log(
+          `\nOther processes used ${Math.round(other * 100)} % of a core during the ${name}: its figures are ` +
+            "disturbed; compare ratios, or run again on a quieter machine.",
+        );
+      }
+    }
+
+    console.log(
+      `\nHeartbeats: ${heartbeatAgents} agents, each with a session stream and one lease, a heartbeat every ${heartbeatInterval} s:\n`,
     );
     console.log("| control plane | CPU (% of one core) | RSS | target < 25 %, < 300 MB |");
     console.log("| --- | ---: | ---: | --- |");
@@ -408,9 +680,44 @@ async function main(): Promise<void> {
       `| idle, no agent (baseline) | ${beats.idle.cpuPercent.toFixed(1)} % | ${beats.idle.rssMb.toFixed(0)} MB | |`,
     );
     console.log(
-      `| ${args["heartbeat-agents"]} agents | ${beats.loaded.cpuPercent.toFixed(1)} % | ${beats.loaded.rssMb.toFixed(0)} MB | ${beats.loaded.cpuPercent < 25 && beats.loaded.rssMb < 300 ? "PASS" : "FAIL"} |`,
+      `| ${heartbeatAgents} agents | ${beats.loaded.cpuPercent.toFixed(1)} % | ${beats.loaded.rssMb.toFixed(0)} MB | ${beats.loaded.cpuPercent < 25 && beats.loaded.rssMb < 300 ? "PASS" : "FAIL"} |`,
     );
+
+    if (args.json) {
+      const summary = <T extends { claims: number; cost: DrainCost }>(result: T) => ({
+        ...result,
+        perClaim: perClaim(result.cost, result.claims),
+      });
+      writeFileSync(
+        args.json,
+        JSON.stringify(
+          {
+            options: {
+              dispatchBuilds,
+              drainBuilds,
+              drainAgents,
+              heartbeatAgents,
+              heartbeatSeconds: Number(args["heartbeat-seconds"]),
+              heartbeatIntervalSeconds: heartbeatInterval,
+            },
+            dispatch: { notifyRoundTrip: floor, runs: dispatchRuns },
+            drain: {
+              statements:
+                typeof stats === "string"
+                  ? { available: false, reason: stats }
+                  : { available: true, source: stats.source },
+              floor: summary(direct),
+              grpc: summary(drained),
+            },
+            heartbeat: { agents: heartbeatAgents, intervalSeconds: heartbeatInterval, ...beats },
+          },
+          null,
+          2,
+        ),
+      );
+    }
   } finally {
+    if (typeof stats !== "string") await stats.close();
     await caDb.destroy();
     await cp.stop();
     await db.end();

@@ -11,7 +11,7 @@
 // Exits non-zero only when the benchmark itself fails, never because a target was missed.
 import { fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
@@ -19,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { loadConfig, startControlPlane } from "@slipway/control-plane";
+import { machineBusySeconds, postgresSecondsBetween, postgresTicks } from "./proc.js";
 import type { FromLoader, PhaseResult, ToLoader } from "./protocol.js";
 
 // ---- options -----------------------------------------------------------------------------------
@@ -78,8 +79,6 @@ const Fastify = controlPlaneRequire("fastify") as (options: { logger: boolean })
 
 // ---- CPU accounting: this process (the servers), PostgreSQL, the machine -----------------------
 
-const CLOCK_TICKS = 100; // USER_HZ on Linux
-
 interface CpuSnapshot {
   at: number;
   server: number;
@@ -87,41 +86,6 @@ interface CpuSnapshot {
   postgres: Map<string, number>;
   machineBusy: number;
   elu: ReturnType<typeof performance.eventLoopUtilization>;
-}
-
-/** CPU ticks used so far by each process named postgres (the benchmark's backends and PostgreSQL's own). */
-function postgresTicks(): Map<string, number> {
-  const ticks = new Map<string, number>();
-  for (const pid of readdirSync("/proc")) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const close = stat.lastIndexOf(")");
-      if (!stat.slice(stat.indexOf("(") + 1, close).startsWith("postgres")) continue;
-      const fields = stat.slice(close + 2).split(" ");
-      ticks.set(pid, Number(fields[11]) + Number(fields[12])); // utime, stime
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return ticks;
-}
-
-/** PostgreSQL's CPU seconds between two readings, per process (pools close idle backends meanwhile). */
-function postgresSecondsBetween(a: Map<string, number>, b: Map<string, number>): number {
-  let ticks = 0;
-  for (const [pid, now] of b) ticks += now - (a.get(pid) ?? 0);
-  return ticks / CLOCK_TICKS;
-}
-
-function machineBusySeconds(): number {
-  // cpu  user nice system idle iowait irq softirq steal: all but idle and iowait is busy.
-  const [user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8")
-    .split("\n")[0]!
-    .split(/\s+/)
-    .slice(1)
-    .map(Number) as number[];
-  return (user! + nice! + system! + irq! + softirq! + steal!) / CLOCK_TICKS;
 }
 
 function snapshot(): CpuSnapshot {
@@ -273,6 +237,9 @@ const mark = (ok: boolean) => (ok ? "PASS" : "FAIL");
 async function main(): Promise<void> {
   const secret = randomBytes(24).toString("hex");
   const token = randomBytes(24).toString("hex");
+  // Required by the control plane (it seals the agent CA's key with it); one of its own per run,
+  // as bench/agent-channel.ts does: nothing sealed outlives the run's database.
+  const secretKey = randomBytes(32).toString("base64");
   const dbName = `slipway_bench_${randomBytes(5).toString("hex")}`;
   const databaseUrl = urlFor(dbName);
   const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -281,6 +248,8 @@ async function main(): Promise<void> {
     // 1. A fresh database (startControlPlane migrates it from migrations/).
     await admin(`CREATE DATABASE ${dbName}`);
     cleanups.push(() => admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`));
+    // Named, so that whoever stops a run half-way (or a test that times out) can drop it.
+    console.error(`database ${dbName} (dropped at the end)`);
     const counter = new pg.Pool({ connectionString: databaseUrl, max: 1 }); // counts rows afterwards
     cleanups.push(() => counter.end());
 
@@ -295,6 +264,7 @@ async function main(): Promise<void> {
       GRPC_PORT: "0",
       GITHUB_WEBHOOK_SECRET: secret,
       SLIPWAY_BOOTSTRAP_TOKEN: token,
+      SLIPWAY_SECRET_KEY: secretKey,
       LOG_LEVEL: options.logLevel,
     });
     const controlPlane = await startControlPlane(config);
@@ -450,7 +420,10 @@ async function main(): Promise<void> {
 
     console.log(report(targets, phases, statementsPerRequest, exactlyOnce, exactlyOncePass));
     if (args.json) {
-      writeFileSync(args.json, JSON.stringify({ options, statementsPerRequest, phases, exactlyOnce }, null, 2));
+      writeFileSync(
+        args.json,
+        JSON.stringify({ options, statementsPerRequest, phases, exactlyOnce, exactlyOncePass }, null, 2),
+      );
     }
   } finally {
     for (const cleanup of cleanups.reverse()) {

@@ -35,6 +35,8 @@ DATA_DIR=/var/lib/slipway-dev
 PG_VERSION=15
 PG_CLUSTER=main
 PG_PORT=5432
+# Our settings for the dev cluster: a drop-in in its conf.d (Debian's postgresql.conf includes it last).
+PG_DEV_CONF=/etc/postgresql/$PG_VERSION/$PG_CLUSTER/conf.d/50-slipway-dev.conf
 DB_NAME=slipway
 DB_USER=slipway
 DB_PASSWORD=slipway # dev-only, documented; never echoed
@@ -206,6 +208,9 @@ ensure_postgres() {
   [[ $port == "$PG_PORT" ]] ||
     die "cluster $PG_VERSION/$PG_CLUSTER uses port $port, expected $PG_PORT (fix /etc/postgresql/$PG_VERSION/$PG_CLUSTER/postgresql.conf)"
 
+  # Written before the cluster is started, so that a first start needs no restart for it.
+  write_postgres_conf || true
+
   # Tests connect over TCP with a password; Debian's default pg_hba already
   # allows that (scram-sha-256 on 127.0.0.1/32), so only add it when missing.
   local hba_changed=0
@@ -257,6 +262,67 @@ ALTER DATABASE $DB_NAME OWNER TO $DB_USER;
 SQL
     die "could not create/alter role $DB_USER or database $DB_NAME"
   note "role $DB_USER (LOGIN CREATEDB) and database $DB_NAME ensured"
+}
+
+# Succeeds only when the file had to change.
+write_postgres_conf() {
+  write_file "$PG_DEV_CONF" 0644 <<'EOF'
+# Written by Slipway's deploy/dev/setup.sh; rewritten on every run.
+# pg_stat_statements (execution time and calls per statement) must be loaded at server start:
+# bench/agent-channel.ts reports PostgreSQL's cost per claim from it. A change here needs a
+# restart, which setup.sh does only when the running server lacks the library.
+shared_preload_libraries = 'pg_stat_statements'
+EOF
+}
+
+# psql as the cluster's superuser over the Unix socket (peer authentication); SQL comes in on stdin.
+pg_superuser() { runuser -u postgres -- psql -X -q -tA -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres "$@"; }
+
+pg_stat_statements_loaded() {
+  [[ $(pg_superuser 2>/dev/null <<<"SELECT 'pg_stat_statements' = ANY (string_to_array(
+         replace(current_setting('shared_preload_libraries'), ' ', ''), ','))") == t ]]
+}
+
+# Restarts the cluster only when its configuration preloads pg_stat_statements and the running
+# server has not loaded it (the setting changed after it started). Then installs the extension in
+# the database "postgres": it is not a trusted extension, so the slipway role cannot create it
+# itself, and its view in any one database shows every database's statements.
+ensure_pg_stat_statements() {
+  log "PostgreSQL: pg_stat_statements"
+  if ! pg_stat_statements_loaded; then
+    # What a restart would load: the last shared_preload_libraries the configuration files set
+    # (pg_file_settings reads them afresh; ALTER SYSTEM's postgresql.auto.conf comes after conf.d).
+    local configured clients
+    configured=$(pg_superuser <<<"SELECT sourcefile || ': ' || setting FROM pg_file_settings
+      WHERE name = 'shared_preload_libraries' ORDER BY seqno DESC LIMIT 1")
+    if [[ $configured != *pg_stat_statements* ]]; then
+      # Not fatal: only the benchmark's statement figures need it, and it says so when they are missing.
+      note "WARNING: not loaded, and a later setting overrides $PG_DEV_CONF (${configured:-unset});"
+      note "         bench/agent-channel.ts will report no statement figures"
+      return
+    fi
+    clients=$(pg_superuser <<<"SELECT count(*) FROM pg_stat_activity
+      WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
+    note "restarting cluster $PG_VERSION/$PG_CLUSTER to load it ($configured; closes $clients client connections)"
+    if has_systemd; then
+      systemctl restart "postgresql@$PG_VERSION-$PG_CLUSTER.service"
+    else
+      (without_extra_fds pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" restart -m fast) >>"$LOG_DIR/postgres-setup.log" 2>&1 ||
+        die "pg_ctlcluster $PG_VERSION $PG_CLUSTER restart failed (logs: $LOG_DIR/postgres-setup.log, /var/log/postgresql/postgresql-$PG_VERSION-$PG_CLUSTER.log)"
+    fi
+    wait_until 30 pg_ready ||
+      die "PostgreSQL is not accepting connections on 127.0.0.1:$PG_PORT after its restart (log: /var/log/postgresql/postgresql-$PG_VERSION-$PG_CLUSTER.log)"
+    pg_stat_statements_loaded ||
+      die "pg_stat_statements is not loaded after a restart (log: /var/log/postgresql/postgresql-$PG_VERSION-$PG_CLUSTER.log)"
+  fi
+  # Both idempotent. Resetting statistics is the superuser's unless granted; the benchmark resets
+  # only its own database's.
+  pg_superuser >/dev/null <<SQL || die "could not create the pg_stat_statements extension in database postgres"
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+GRANT EXECUTE ON FUNCTION pg_stat_statements_reset(oid, oid, bigint) TO $DB_USER;
+SQL
+  note "loaded; extension in database postgres; $DB_USER may reset statistics"
 }
 
 # The app's own view: password login over TCP, CREATEDB, owns its database.
@@ -548,6 +614,7 @@ main() {
   has_systemd && note "systemd host: using systemctl" || note "no systemd: starting daemons directly (pids: $RUN_DIR, logs: $LOG_DIR)"
   install_packages
   ensure_postgres
+  ensure_pg_stat_statements
   ensure_redis
   configure_podman
   ensure_podman_service
