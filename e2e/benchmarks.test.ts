@@ -150,7 +150,7 @@ describe("benchmarks, short mode", () => {
     // claims/s, then per claim: control-plane CPU, PostgreSQL CPU, statements, execution, this process's CPU.
     const cost = [N, N, N, N, N];
     expect(run.stdout).toMatch(
-      row("floor: the same claim and finish statements straight to PostgreSQL", N, ...cost, "n/a"),
+      row("floor: the same claim and finish statements straight to PostgreSQL", N, ...cost, "n/a", "baseline"),
     );
     expect(run.stdout).toMatch(
       row(
@@ -158,6 +158,7 @@ describe("benchmarks, short mode", () => {
         `${N} \\(${N} × the floor\\)`,
         ...cost,
         "PASS: 200 claims of 200 builds, 200 distinct; 200 claimed transitions; 0 builds not claimed exactly once",
+        "(PASS|FAIL)",
       ),
     );
     for (const path of ["floor", "through gRPC"]) {

@@ -45,14 +45,19 @@ export const advanceBuild = (db: Db, input: HeldBuild & { phase: AgentPhase }) =
 
 export async function finishBuild(db: Db, input: HeldBuild & { outcome: BuildOutcome }): Promise<Build> {
   const { outcome } = input;
-  const build = await finishWork<Build>(
-    db,
-    BUILD_TABLE,
-    input,
-    outcome.status === "completed"
-      ? { status: "completed", reason: null, set: { image_ref: outcome.imageRef, image_digest: outcome.imageDigest } }
-      : { status: outcome.status, reason: outcome.reason },
-  );
+  const [build] = await finishWork<Build>(db, BUILD_TABLE, [
+    {
+      lease: input,
+      ending:
+        outcome.status === "completed"
+          ? {
+              status: "completed",
+              reason: null,
+              set: { image_ref: outcome.imageRef, image_digest: outcome.imageDigest },
+            }
+          : { status: outcome.status, reason: outcome.reason },
+    },
+  ]);
   if (!build) throw new LeaseLostError(input.id);
   return build;
 }

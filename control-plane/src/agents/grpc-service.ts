@@ -5,7 +5,6 @@
 import { status, type Metadata, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
 import type { FastifyBaseLogger } from "fastify";
 import {
-  AGENT_CERTIFICATE_URI_PREFIX,
   METADATA,
   Outcome,
   PROTOCOL_VERSION,
@@ -29,6 +28,7 @@ import { enrolAgent, renewAgentCertificate, type AuthenticatedAgent } from "./en
 import type { CertificateAuthority } from "../pki/certificate-authority.js";
 import type { AgentAuthenticator } from "./agent-authenticator.js";
 import { RpcError, invalidArgument, rpcErrorFor, unauthenticated } from "./grpc-errors.js";
+import { callerAgentId } from "./peer-identity.js";
 import { UUID_PATTERN, sanitizeText } from "../http/patterns.js";
 import type { Metrics } from "../metrics/metrics.js";
 
@@ -88,15 +88,6 @@ function metadataValue(metadata: Metadata, key: string): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
-/** The agent id in a certificate's `URI:urn:slipway:agent:<id>` subject alternative name. */
-function agentIdFromCertificate(subjectAltName: string | undefined): string | undefined {
-  for (const name of subjectAltName?.split(", ") ?? []) {
-    const uri = name.startsWith("URI:") ? name.slice("URI:".length) : "";
-    if (uri.startsWith(AGENT_CERTIFICATE_URI_PREFIX)) return uri.slice(AGENT_CERTIFICATE_URI_PREFIX.length);
-  }
-  return undefined;
-}
-
 function protocolRefusal(version: number): RpcError {
   return new RpcError(
     status.FAILED_PRECONDITION,
@@ -131,16 +122,12 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
     return { kind, id: ref.id, leaseToken: ref.leaseToken };
   }
 
-  /**
-   * The caller is the agent its client certificate names. TLS has verified the certificate against
-   * the CA (and its validity period); a call without one, or with one the CA did not issue, has no
-   * peer certificate here. The agent must also still exist unrevoked.
-   */
+  /** The caller is the agent its client certificate names (peer-identity.ts), still enrolled and not revoked. */
   async function authenticate(
     call: Pick<ServerUnaryCall<unknown, unknown>, "metadata" | "getAuthContext">,
   ): Promise<AuthenticatedAgent> {
     checkProtocol(call.metadata);
-    const agentId = agentIdFromCertificate(call.getAuthContext().sslPeerCertificate?.subjectaltname);
+    const agentId = callerAgentId(call);
     if (!agentId) throw unauthenticated("a client certificate issued by this control plane is required");
     const agent = await deps.authenticator.authenticate(agentId);
     if (!agent) throw unauthenticated("this agent is revoked or unknown; enrol it again with a new join token");
@@ -231,7 +218,8 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
       stopTimer({ result: held ? "work" : "none" });
       if (!held) return { work: undefined };
       if (!held.again) {
-        log.info(
+        // Every claim and ending is in the work's status history; the log repeats them at debug.
+        log.debug(
           { kind: held.kind.name, workId: held.row.id, agentId: agent.id, attempt: held.row.attempt },
           "work claimed",
         );
@@ -291,7 +279,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
           error: sanitizeText(request.error, 2000) || "no reason given",
         },
       );
-      log.info({ kind: ref.kind, workId: row.id, status: row.status }, "work finished");
+      log.debug({ kind: ref.kind, workId: row.id, status: row.status }, "work finished");
       return {};
     }),
 

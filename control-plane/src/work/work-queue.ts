@@ -13,7 +13,7 @@ import { MAX_LOG_CHUNK_BYTES, appendLog } from "./sql/append-log.js";
 import { claimWork, type Claimant, type ClaimedRow } from "./sql/claim.js";
 import { extendLiveLeases } from "./sql/extend-live-leases.js";
 import type { Executor } from "./sql/fragments.js";
-import { finishWork } from "./sql/finish.js";
+import { finishWork, type Finishing } from "./sql/finish.js";
 import { reapExpired, releaseWork } from "./sql/give-back.js";
 import { holdsLease } from "./sql/holds-lease.js";
 import { notifyWork } from "./sql/notify.js";
@@ -63,7 +63,12 @@ export interface WorkQueueOptions {
 /** More than any agent's slots could hold: a longer list is not a restarted agent's. */
 export const MAX_RESUMED_ITEMS = 256;
 
-const CLAIM_BATCHING = { maxBatch: 64, maxInFlight: 2 };
+/**
+ * Requests that arrive while a statement is in flight go together in the next one. One statement at
+ * a time: two claims racing over the same pending rows cost PostgreSQL more than they save
+ * (bench/README.md, "agent channel").
+ */
+const BATCHING = { maxBatch: 64, maxInFlight: 1 };
 
 export class WorkQueue {
   readonly sessions: SessionHub;
@@ -71,6 +76,8 @@ export class WorkQueue {
   private readonly leaseSeconds: number;
   /** Claims of one kind by agents that can take the same work, grouped into one statement. */
   private readonly claimBatches = new Map<string, Batcher<Claimant, ClaimedRow | undefined>>();
+  /** Endings of one kind that set the same columns, grouped into one statement. */
+  private readonly finishBatches = new Map<string, Batcher<Finishing, WorkRow | undefined>>();
 
   constructor(
     private readonly db: Db,
@@ -119,10 +126,7 @@ export class WorkQueue {
     const audience = `${kind.name}\n${agent.orgId}\n${JSON.stringify(Object.entries(agent.labels).sort())}`;
     let batch = this.claimBatches.get(audience);
     if (!batch) {
-      batch = new Batcher(
-        (claimants) => claimWork(this.db, kind, claimants, this.leaseSeconds, this.kinds),
-        CLAIM_BATCHING,
-      );
+      batch = new Batcher((claimants) => claimWork(this.db, kind, claimants, this.leaseSeconds, this.kinds), BATCHING);
       this.claimBatches.set(audience, batch);
     }
     return batch;
@@ -164,19 +168,30 @@ export class WorkQueue {
   /** Ends held work as its agent reports; the first terminal write wins. */
   async finish(kindName: string, lease: Lease, report: WorkReport): Promise<WorkRow> {
     const kind = this.kind(kindName);
-    const ending: WorkEnding = kind.ending(report);
+    const ending = kind.ending(report);
     const hook = kind.onEnded?.statuses.includes(ending.status) ? kind.onEnded : undefined;
-    // One statement, unless the kind has something to do when work ends this way.
+    // In a transaction of its own when the kind has something to do as the work ends this way;
+    // otherwise in one statement, shared with the other agents finishing work of the same kind.
     const row = hook
       ? await this.db.transaction().execute(async (trx) => {
-          const finished = await finishWork(trx, kind, lease, ending);
+          const [finished] = await finishWork(trx, kind, [{ lease, ending }]);
           if (finished) await hook.run(trx, [finished]);
           return finished;
         })
-      : await finishWork(this.db, kind, lease, ending);
+      : await this.finishBatch(kind, ending).submit({ lease, ending });
     if (!row) throw new LeaseLostError(lease.id);
     this.sessions.finished(lease.agentId);
     return row;
+  }
+
+  private finishBatch(kind: AnyWorkKind, ending: WorkEnding) {
+    const shape = `${kind.name}\n${Object.keys(ending.set ?? {}).join()}`;
+    let batch = this.finishBatches.get(shape);
+    if (!batch) {
+      batch = new Batcher((items) => finishWork(this.db, kind, items), BATCHING);
+      this.finishBatches.set(shape, batch);
+    }
+    return batch;
   }
 
   /** The agent gives held work back unfinished (it is stopping): the reaper's outcome, at once. */

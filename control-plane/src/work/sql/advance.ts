@@ -1,6 +1,7 @@
 // Advance: the agent holding a work item reports its next phase. A repeated or out-of-order report
 // changes nothing; a report on a lost lease is refused (LeaseLostError). One statement either way.
 import { sql } from "kysely";
+import { executePrepared } from "../../db/database.js";
 import { LeaseLostError } from "../../errors.js";
 import type { Lease, WorkTable } from "../kind.js";
 import {
@@ -17,7 +18,9 @@ import {
 export async function advanceWork(db: Executor, work: WorkTable, lease: Lease, phase: string): Promise<void> {
   const from = work.phases[phase];
   if (!from) throw new Error(`${work.name} has no phase ${phase}`);
-  const result = await sql<{ held: boolean }>`
+  const [result] = await executePrepared(
+    db,
+    sql<{ held: boolean }>`
     WITH held AS (
       SELECT id, status FROM ${tableOf(work)} w WHERE ${heldUnder(work, "w", lease)} FOR UPDATE
     ), moved AS (
@@ -29,6 +32,7 @@ export async function advanceWork(db: Executor, work: WorkTable, lease: Lease, p
       INSERT INTO ${historyOf(work)} (${historyColumnOf(work)}, from_status, to_status, actor)
       SELECT id, from_status, ${statusValue(work, phase)}, ${agentActor(lease.agentId)} FROM moved
     )
-    SELECT EXISTS (SELECT 1 FROM held) AS held`.execute(db);
-  if (!result.rows[0]?.held) throw new LeaseLostError(lease.id);
+    SELECT EXISTS (SELECT 1 FROM held) AS held`,
+  );
+  if (!result?.held) throw new LeaseLostError(lease.id);
 }

@@ -1,6 +1,7 @@
 // Logs arrive as numbered chunks per attempt. Storing is idempotent on (work item, attempt, seq), so
 // an agent may resend anything it has not seen acknowledged; only the lease holder may write.
 import { sql } from "kysely";
+import { executePrepared } from "../../db/database.js";
 import { LeaseLostError } from "../../errors.js";
 import type { Lease, WorkTable } from "../kind.js";
 import { heldUnder, tableOf, type Executor } from "./fragments.js";
@@ -14,7 +15,9 @@ export const LOG_CHANNEL = "slipway_log";
 /** Stores one chunk; false when it was stored before. Throws LeaseLostError when the lease is gone. */
 export async function appendLog(db: Executor, work: WorkTable, lease: Lease, seq: number, data: Uint8Array) {
   if (!work.logs) throw new Error(`${work.name} work keeps no log`);
-  const result = await sql<{ held: boolean; stored: boolean }>`
+  const [row] = await executePrepared(
+    db,
+    sql<{ held: boolean; stored: boolean }>`
     WITH held AS (
       SELECT id, attempt FROM ${tableOf(work)} w WHERE ${heldUnder(work, "w", lease)}
     ), stored AS (
@@ -27,8 +30,8 @@ export async function appendLog(db: Executor, work: WorkTable, lease: Lease, seq
       SELECT pg_notify(${LOG_CHANNEL}, ${lease.id}) FROM stored
     )
     SELECT EXISTS (SELECT 1 FROM held) AS held, EXISTS (SELECT 1 FROM stored) AS stored,
-           (SELECT count(*) FROM followers) AS notified`.execute(db);
-  const row = result.rows[0];
+           (SELECT count(*) FROM followers) AS notified`,
+  );
   if (!row?.held) throw new LeaseLostError(lease.id);
   return row.stored;
 }

@@ -1,36 +1,67 @@
-// Finish: the agent holding a work item ends it. The first terminal write wins: a second one with
-// the same lease finds the item no longer leased and changes nothing (the caller gets undefined).
+// Finish: agents holding work items end them, any number in one statement. The first terminal write
+// wins: a second one with the same lease finds the item no longer leased and changes nothing.
 import { sql } from "kysely";
+import { executePrepared } from "../../db/database.js";
 import type { Lease, WorkEnding, WorkRow, WorkTable } from "../kind.js";
-import { agentActor, heldUnder, historyColumnOf, historyOf, statusValue, tableOf, type Executor } from "./fragments.js";
+import { historyColumnOf, historyOf, statusArray, tableOf, type Executor } from "./fragments.js";
 
+export interface Finishing {
+  lease: Lease;
+  ending: WorkEnding;
+}
+
+/**
+ * Ends each item as its ending says; every ending sets the same columns of the kind's own. Returns,
+ * per item, the ended row, or undefined when the lease was gone (or the item came earlier in the list).
+ */
 export async function finishWork<Row extends WorkRow>(
   db: Executor,
   work: WorkTable,
-  lease: Lease,
-  ending: WorkEnding,
-): Promise<Row | undefined> {
-  const columns = Object.entries(ending.set ?? {}).map(([column, value]) => sql`${sql.ref(column)} = ${value}`);
-  const result = await sql<Row>`
-    WITH held AS (
-      SELECT id, status FROM ${tableOf(work)} w WHERE ${heldUnder(work, "w", lease)} FOR UPDATE
+  items: readonly Finishing[],
+): Promise<(Row | undefined)[]> {
+  const columns = Object.keys(items[0]?.ending.set ?? {});
+  const first = new Map<string, Finishing>();
+  for (const item of items) if (!first.has(item.lease.id)) first.set(item.lease.id, item);
+  const input = [...first.values()].map(({ lease, ending }) => {
+    if (Object.keys(ending.set ?? {}).join() !== columns.join())
+      throw new Error("finishWork: endings set other columns");
+    return {
+      ...ending.set,
+      id: lease.id,
+      lease_token: lease.leaseToken,
+      claimed_by: lease.agentId,
+      status: ending.status,
+      status_reason: ending.reason,
+    };
+  });
+  if (input.length === 0) return [];
+  const rows = await executePrepared(
+    db,
+    sql<Row & { from_status: string }>`
+    WITH input AS (
+      -- Each object read as a row of the table, so every value has its column's type.
+      SELECT * FROM jsonb_populate_recordset(NULL::${tableOf(work)}, ${JSON.stringify(input)}::jsonb)
+    ), held AS (
+      SELECT w.id, w.status FROM ${tableOf(work)} w
+      JOIN input ON input.id = w.id AND input.lease_token = w.lease_token AND input.claimed_by = w.claimed_by
+      WHERE w.status = ANY(${statusArray(work, work.leased)})
+      FOR UPDATE OF w
     ), finished AS (
       UPDATE ${tableOf(work)} t
-      SET status = ${statusValue(work, ending.status)},
-          status_reason = ${ending.reason},
-          ${columns.length > 0 ? sql`${sql.join(columns)},` : sql``}
+      SET status = input.status,
+          status_reason = input.status_reason,
+          ${sql.join([...columns.map((column) => sql`${sql.ref(column)} = ${sql.ref(`input.${column}`)}`), sql``])}
           lease_expires_at = NULL,
           finished_at = now()
-      FROM held
+      FROM held JOIN input ON input.id = held.id
       WHERE t.id = held.id
       RETURNING t.*, held.status AS from_status
     ), history AS (
       INSERT INTO ${historyOf(work)} (${historyColumnOf(work)}, from_status, to_status, actor, reason)
-      SELECT id, from_status, status, ${agentActor(lease.agentId)}, status_reason FROM finished
+      SELECT id, from_status, status, 'agent:' || claimed_by, status_reason FROM finished
     )
-    SELECT * FROM finished`.execute(db);
-  const row = result.rows[0];
-  if (!row) return undefined;
-  delete (row as { from_status?: unknown }).from_status;
-  return row;
+    SELECT * FROM finished`,
+  );
+  const ended = new Map(rows.map(({ from_status: _, ...row }) => [row.id, row as unknown as Row]));
+  return items.map((item) => (first.get(item.lease.id) === item ? ended.get(item.lease.id) : undefined));
 }

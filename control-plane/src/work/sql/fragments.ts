@@ -1,10 +1,8 @@
 // Pieces of SQL every statement of the core shares: the names a kind's table is addressed by.
-import { sql, type RawBuilder, type Transaction } from "kysely";
-import type { Db } from "../../db/database.js";
-import type { Database } from "../../db/schema.js";
+import { sql, type RawBuilder } from "kysely";
 import type { Lease, WorkTable } from "../kind.js";
 
-export type Executor = Db | Transaction<Database>;
+export type { Executor } from "../../db/database.js";
 
 export const tableOf = (work: WorkTable) => sql.table(work.table);
 export const historyOf = (work: WorkTable) => sql.table(work.history.table);

@@ -1,6 +1,7 @@
 // Renew: a heartbeat extends every lease its agent still holds, and learns in the same statement
 // which of those items someone asked to stop.
 import { sql } from "kysely";
+import { executePrepared } from "../../db/database.js";
 import type { WorkTable } from "../kind.js";
 import { cancelRequestedOf, statusArray, tableOf, type Executor } from "./fragments.js";
 
@@ -19,7 +20,9 @@ export async function renewLeases(
   leaseSeconds: number,
 ): Promise<RenewedLease[]> {
   if (held.length === 0) return [];
-  const result = await sql<RenewedLease>`
+  return executePrepared(
+    db,
+    sql<RenewedLease>`
     UPDATE ${tableOf(work)} AS w
     SET lease_expires_at = now() + make_interval(secs => ${leaseSeconds}), lease_extended = false
     FROM unnest(${held.map((h) => h.id)}::uuid[], ${held.map((h) => h.leaseToken)}::uuid[]) AS h(id, lease_token)
@@ -32,6 +35,6 @@ export async function renewLeases(
           ? sql`AND (w.cancel_requested_at IS NULL OR w.cancel_requested_at > now() - make_interval(secs => ${leaseSeconds * 2}))`
           : sql``
       }
-    RETURNING w.id, w.lease_token, w.lease_expires_at, ${cancelRequestedOf(work, "w")} AS cancel_requested`.execute(db);
-  return result.rows;
+    RETURNING w.id, w.lease_token, w.lease_expires_at, ${cancelRequestedOf(work, "w")} AS cancel_requested`,
+  );
 }

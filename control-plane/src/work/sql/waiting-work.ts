@@ -1,6 +1,7 @@
 // Whom to wake: pending work grouped by who could take it (an organisation and the labels its
 // agents must carry), among the oldest WAITING_SAMPLE items.
 import { sql } from "kysely";
+import { executePrepared } from "../../db/database.js";
 import type { WorkTable } from "../kind.js";
 import { tableOf, type Executor } from "./fragments.js";
 
@@ -15,11 +16,13 @@ export const WAITING_SAMPLE = 1000;
 
 /** A full sample may leave some groups out: the caller then wakes every idle agent. */
 export async function waitingWork(db: Executor, work: WorkTable): Promise<WaitingWork[]> {
-  const { rows } = await sql<WaitingWork>`
+  return executePrepared(
+    db,
+    sql<WaitingWork>`
     SELECT owner.org_id AS "orgId", owner.labels, count(*)::int AS count
     FROM (SELECT ${sql.ref(work.owner.column)} AS owner_id FROM ${tableOf(work)}
           WHERE status = 'pending' LIMIT ${WAITING_SAMPLE}) waiting
     JOIN (${work.owner.rows}) owner ON owner.id = waiting.owner_id
-    GROUP BY 1, 2`.execute(db);
-  return rows;
+    GROUP BY 1, 2`,
+  );
 }
