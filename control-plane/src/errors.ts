@@ -33,7 +33,6 @@ export class LeaseLostError extends DomainError {
 }
 
 export const invalid = (message: string) => new DomainError("invalid", message);
-export const unauthenticated = (message: string) => new DomainError("unauthenticated", message);
 export const forbidden = (message: string) => new DomainError("forbidden", message);
 export const notFound = (what: string) => new DomainError("not-found", `${what} not found`);
 export const conflict = (message: string) => new DomainError("conflict", message);

@@ -6,7 +6,7 @@
 // a revoked agent's very next call is refused.
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
-import { UUID_PATTERN } from "../http/patterns.js";
+import { UUID_PATTERN } from "../patterns.js";
 import type { AuthenticatedAgent } from "./enrolment.js";
 
 const REMEMBER_MS = 60_000;

@@ -2,7 +2,7 @@
 // agents that build or deploy it. One schema serves both, so a label a service asks for can always
 // be one an agent carries.
 import { Type, type Static } from "typebox";
-import { TEXT_PATTERN } from "../http/patterns.js";
+import { TEXT_PATTERN } from "../patterns.js";
 
 export const AgentLabels = Type.Record(
   Type.String({ pattern: "^[a-z0-9][a-z0-9._/-]{0,62}$" }),

@@ -12,7 +12,7 @@ import type { Actor } from "../auth/bootstrap-auth.js";
 import { audit } from "../audit/audit-log.js";
 import { notifyWork } from "../work/sql/notify.js";
 import { conflict, DomainError, isUniqueViolation, unavailable } from "../errors.js";
-import { sanitizeText } from "../http/patterns.js";
+import { sanitizeText } from "../patterns.js";
 import { caPin, readCertificateRequest, type CertificateAuthority } from "../pki/certificate-authority.js";
 
 export const JOIN_TOKEN_TTL_SECONDS = 24 * 60 * 60;

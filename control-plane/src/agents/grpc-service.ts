@@ -29,7 +29,7 @@ import type { CertificateAuthority } from "../pki/certificate-authority.js";
 import type { AgentAuthenticator } from "./agent-authenticator.js";
 import { RpcError, invalidArgument, rpcErrorFor, unauthenticated } from "./grpc-errors.js";
 import { callerAgentId } from "./peer-identity.js";
-import { UUID_PATTERN, sanitizeText } from "../http/patterns.js";
+import { UUID_PATTERN, sanitizeText } from "../patterns.js";
 import type { Metrics } from "../metrics/metrics.js";
 
 export interface AgentServiceDeps {

@@ -3,7 +3,7 @@ import { Type, type Static } from "typebox";
 import type { Db } from "../db/database.js";
 import type { Agent } from "../db/schema.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
-import { NAME_PATTERN } from "../http/patterns.js";
+import { NAME_PATTERN } from "../patterns.js";
 import { notFound } from "../errors.js";
 import { Uuid } from "../projects/schemas.js";
 import { AgentLabels } from "./agent-labels.js";

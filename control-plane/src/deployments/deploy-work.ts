@@ -9,7 +9,7 @@ import { invalid } from "../errors.js";
 import type { WorkEnding, WorkKind, WorkReport, WorkTable } from "../work/kind.js";
 import { moveWork } from "../work/sql/move.js";
 
-export const LEASED_DEPLOY_ITEM_STATUSES = ["claimed", "pulling", "starting"] as const satisfies DeployItemStatus[];
+const LEASED_DEPLOY_ITEM_STATUSES = ["claimed", "pulling", "starting"] as const satisfies DeployItemStatus[];
 
 export const DEPLOY_TABLE: WorkTable = {
   name: "deploy",

@@ -14,7 +14,7 @@ import { appManifest, manifestFormPage } from "./app-manifest.js";
 import type { GitHubApi } from "./github-api.js";
 import { upsertRepositories } from "./installation-events.js";
 import { consumeState, createState } from "./oauth-states.js";
-import { TEXT_PATTERN } from "../http/patterns.js";
+import { TEXT_PATTERN } from "../patterns.js";
 
 export interface SetupRouteOptions {
   db: Db;

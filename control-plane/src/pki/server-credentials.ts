@@ -1,6 +1,6 @@
 // TLS for the gRPC agent channel. The server asks every client for a certificate but admits
 // calls without one, because Register (spending a join token) comes before the agent has one;
-// every other RPC refuses a caller whose certificate the CA did not verify (grpc-service.ts).
+// every other RPC refuses a caller whose certificate the CA did not verify (agents/peer-identity.ts).
 // The server's own certificate is re-issued well before it expires, without a restart.
 import { experimental, type ServerCredentials } from "@grpc/grpc-js";
 import type { CertificateAuthority } from "./certificate-authority.js";

@@ -1,7 +1,7 @@
 import { Type, type Static } from "typebox";
 import type { Project, Service } from "../db/schema.js";
 import { AgentLabels } from "../agents/agent-labels.js";
-import { BRANCH_PATTERN, GIT_URL_PATTERN, NAME_PATTERN, REPO_PATH_PATTERN, UUID_PATTERN } from "../http/patterns.js";
+import { BRANCH_PATTERN, GIT_URL_PATTERN, NAME_PATTERN, REPO_PATH_PATTERN, UUID_PATTERN } from "../patterns.js";
 
 export const Uuid = Type.String({ pattern: UUID_PATTERN });
 

@@ -61,7 +61,7 @@ export interface WorkQueueOptions {
 }
 
 /** More than any agent's slots could hold: a longer list is not a restarted agent's. */
-export const MAX_RESUMED_ITEMS = 256;
+const MAX_RESUMED_ITEMS = 256;
 
 /**
  * Requests that arrive while a statement is in flight go together in the next one. One statement at

@@ -19,7 +19,7 @@ import {
 import type { ClaimedRow } from "./claim.js";
 
 /** How often one claim may be resumed after its agent restarted; beyond, the work is given back. */
-export const MAX_RESUMES_PER_CLAIM = 1;
+const MAX_RESUMES_PER_CLAIM = 1;
 
 export type ResumableLease<Row extends WorkRow> =
   /** This claim no longer holds the item (it ended, was re-queued, or was never this agent's). */

@@ -1,5 +1,5 @@
-// String patterns shared by route schemas. Every free-text field forbids NUL, which PostgreSQL
-// refuses, so that such input gets a 400 rather than a 500.
+// String patterns for input from any side (route schemas, the agent channel). Every free-text field
+// forbids NUL, which PostgreSQL refuses, so that such input gets a clear refusal rather than a 500.
 
 /** A canonical UUID (ajv's "uuid" format also accepts "urn:uuid:", which PostgreSQL does not). */
 export const UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
