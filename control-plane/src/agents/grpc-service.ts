@@ -21,7 +21,6 @@ import type { Db } from "../db/database.js";
 import type { WorkReport } from "../work/kind.js";
 import type { SessionEvent } from "../work/session-hub.js";
 import type { HeldWork, WorkHandle, WorkQueue } from "../work/work-queue.js";
-import { BUILD_TABLE } from "../builds/build-work.js";
 import { cloneCredentials } from "../github/clone-credentials.js";
 import type { GitHubApi } from "../github/github-api.js";
 import { enrolAgent, renewAgentCertificate, type AuthenticatedAgent } from "./enrolment.js";
@@ -115,7 +114,8 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
     if (!ref) throw invalidArgument("work is required");
     const kind = kindName(ref.kind);
     if (!kind || !work.kinds.some((k) => k.name === kind)) {
-      throw invalidArgument(`work.kind must be one of ${work.kinds.map((k) => wireKind(k.name)).join(", ")}`);
+      const known = work.kinds.map((k) => WorkKind[wireKind(k.name)]).join(", ");
+      throw invalidArgument(`work.kind must be one of ${known}`);
     }
     if (!UUID.test(ref.id)) throw invalidArgument("work.id must be a uuid");
     if (!UUID.test(ref.leaseToken)) throw invalidArgument("work.lease_token must be a uuid");
@@ -253,7 +253,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
     reportStatus: unary("ReportStatus", async (request, agent) => {
       const ref = checkRef(request.work);
       const phase = phaseName(request.phase);
-      if (!phase) throw invalidArgument("phase is required");
+      if (!phase) throw invalidArgument(`phase ${request.phase} is not a phase of the agent channel`);
       await work.advance(ref.kind, { ...ref, agentId: agent.id }, phase);
       return {};
     }),
@@ -318,7 +318,6 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
 
     getGitCredentials: unary("GetGitCredentials", async (request, agent) => {
       const ref = checkRef(request.work);
-      if (ref.kind !== BUILD_TABLE.name) throw invalidArgument("credentials are handed out for builds only");
       const credentials = await cloneCredentials(db, deps.github, { ...ref, agentId: agent.id, orgId: agent.orgId });
       if (!credentials) return { username: "", password: "", expiresAt: undefined };
       log.info({ buildId: ref.id, repository: credentials.repository }, "clone token minted");

@@ -2,7 +2,7 @@
 // agent holding the build's lease, only when the organisation that installed the GitHub App owns
 // the service (and the agent), and only for the installation's own clone URL of that repository.
 import type { Db } from "../db/database.js";
-import { LeaseLostError, forbidden } from "../errors.js";
+import { LeaseLostError, forbidden, invalid } from "../errors.js";
 import { BUILD_TABLE } from "../builds/build-work.js";
 import { holdsLease } from "../work/sql/holds-lease.js";
 import type { Lease } from "../work/kind.js";
@@ -24,8 +24,9 @@ export interface CloneCredentials {
 export async function cloneCredentials(
   db: Db,
   github: GitHubApi,
-  lease: Lease & { orgId: string },
+  lease: Lease & { kind: string; orgId: string },
 ): Promise<CloneCredentials | undefined> {
+  if (lease.kind !== BUILD_TABLE.name) throw invalid("credentials are handed out for builds only");
   if (!(await holdsLease(db, BUILD_TABLE, lease))) throw new LeaseLostError(lease.id);
   const repo = await db
     .selectFrom("builds")

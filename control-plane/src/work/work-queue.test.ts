@@ -8,11 +8,13 @@ import { createTestDatabase, type TestDatabase } from "../../../test-support/dat
 import { seedAgents, seedService } from "../../../test-support/fixtures.js";
 import { DEFAULT_ORG_ID } from "../db/schema.js";
 import { LeaseLostError, invalid } from "../errors.js";
-import { buildWork } from "../builds/build-work.js";
 import { NotificationListener } from "../db/notification-listener.js";
 import type { Lease, WorkKind, WorkRow } from "./kind.js";
 import type { SessionEvent } from "./session-hub.js";
 import { enqueueWork } from "./sql/enqueue.js";
+import { claimWork } from "./sql/claim.js";
+import { finishWork } from "./sql/finish.js";
+import { BUILD_TABLE, buildWork } from "../builds/build-work.js";
 import { cancelWork } from "./sql/cancel.js";
 import { notifyWork } from "./sql/notify.js";
 import { wakeAgents } from "./wake-up.js";
@@ -244,7 +246,7 @@ describe("a kind of work registered through the core's public interface", () => 
     const retried = (await queue.claim(second(), ["check"], null))!;
     expect(retried.row).toMatchObject({ id: check.id, attempt: 2 });
     await expire();
-    expect(await queue.reap()).toEqual([{ kind: "check", outcome: "failed", count: 1 }]);
+    expect(await queue.reap()).toEqual([{ kind: "check", outcome: "ended", count: 1 }]);
     expect(await rowOf(check.id)).toMatchObject({
       status: "failed",
       status_reason: "the agent stopped answering on attempt 2 of 2",
@@ -316,5 +318,61 @@ describe("a kind of work registered through the core's public interface", () => 
       error: "stopped",
     });
     expect(await rowOf(running.id)).toMatchObject({ status: "cancelled", status_reason: "stopped" });
+  });
+
+  it("gives a claim asked twice at once one item, and ends the current holder's work when a stale holder's report comes with it", async () => {
+    const check = await enqueueCheck("http://seven.test/healthz");
+    const twice = await claimWork<ServiceCheck>(
+      database.db,
+      checkWork,
+      [
+        { agentId: first().id, claimKey: "same" },
+        { agentId: first().id, claimKey: "same" },
+      ],
+      60,
+      queue.kinds,
+    );
+    expect(twice.map((claimed) => claimed?.id)).toEqual([check.id, check.id]);
+    expect(twice[0]?.lease_token).toBe(twice[1]?.lease_token);
+    expect((await historyOf(check.id)).filter((h) => h.to_status === "claimed")).toHaveLength(1);
+
+    // Its lease expires and another agent claims it; the first agent's late report and the new
+    // holder's arrive in one statement: the new holder's ends the work.
+    await sql`UPDATE service_checks SET lease_expires_at = now() - interval '1 second' WHERE id = ${check.id}`.execute(
+      database.db,
+    );
+    await queue.reap();
+    const current = (await queue.claim(second(), ["check"], null))!;
+    const [stale, fresh] = await finishWork<ServiceCheck>(database.db, checkWork, [
+      { lease: leaseOf(twice[0]!, first()), ending: { status: "failed", reason: "late" } },
+      { lease: leaseOf(current.row, second()), ending: { status: "failed", reason: "probe failed" } },
+    ]);
+    expect(stale).toBeUndefined();
+    expect(fresh).toMatchObject({ id: check.id, status: "failed", status_reason: "probe failed" });
+  });
+
+  it("gives nothing to a claimant whose own labels do not allow what the batch claims", async () => {
+    const { serviceId: gpuService } = await seedService(database.db, { buildAgentLabels: { gpu: "yes" } });
+    const [gpu] = await seedAgents(database.db, 1, { labels: { gpu: "yes" } });
+    const [plain] = await seedAgents(database.db, 1);
+    await database.db.transaction().execute((trx) =>
+      enqueueWork(
+        trx,
+        BUILD_TABLE,
+        [1, 2].map(() => ({ service_id: gpuService, commit_sha: "a".repeat(40), branch: "main", trigger: "manual" })),
+        "user:test",
+      ),
+    );
+    const claimed = await claimWork(
+      database.db,
+      BUILD_TABLE,
+      [
+        { agentId: gpu as string, claimKey: null },
+        { agentId: plain as string, claimKey: null },
+      ],
+      60,
+      queue.kinds,
+    );
+    expect(claimed.map((build) => build?.claimed_by)).toEqual([gpu, undefined]);
   });
 });

@@ -15,7 +15,6 @@ import { extendLiveLeases } from "./sql/extend-live-leases.js";
 import type { Executor } from "./sql/fragments.js";
 import { finishWork, type Finishing } from "./sql/finish.js";
 import { reapExpired, releaseWork } from "./sql/give-back.js";
-import { holdsLease } from "./sql/holds-lease.js";
 import { notifyWork } from "./sql/notify.js";
 import { renewLeases } from "./sql/renew.js";
 import { nextLogSeq, resumeLease } from "./sql/resume.js";
@@ -208,7 +207,8 @@ export class WorkQueue {
     const counts = new Map<string, { kind: string; outcome: string; count: number }>();
     for (const kind of this.kinds) {
       for (const row of await this.givingBack(kind, (db) => reapExpired(db, kind))) {
-        const outcome = row.status === "pending" ? "requeued" : row.status;
+        // The labels the metric has always had: builds requeued or ended, replicas lost.
+        const outcome = row.status === "pending" ? "requeued" : kind.requeue ? "ended" : row.status;
         const entry = counts.get(`${kind.name}/${outcome}`) ?? { kind: kind.name, outcome, count: 0 };
         entry.count++;
         counts.set(`${kind.name}/${outcome}`, entry);
@@ -292,11 +292,6 @@ export class WorkQueue {
     if (!kind.logs) throw invalid(`${kind.name} work keeps no log`);
     if (data.length > MAX_LOG_CHUNK_BYTES) throw invalid(`a log chunk may hold at most ${MAX_LOG_CHUNK_BYTES} bytes`);
     return appendLog(this.db, kind, lease, seq, data);
-  }
-
-  /** Whether the agent still holds this live lease. */
-  holds(kindName: string, lease: Lease): Promise<boolean> {
-    return holdsLease(this.db, this.kind(kindName), lease);
   }
 
   /** Gives every live lease one more period; once at start-up, before the reaper runs. */

@@ -6,8 +6,10 @@
 // agent's claim key, and its transition is recorded. A claim retried after its reply was lost
 // (the same agent and key) gets the work it was given then, of whichever kind, instead of more.
 //
-// Agents claiming together must be able to take the same work (one organisation, one set of
-// labels): the first one's row decides what is eligible. The rows come back with the details
+// Agents claiming together should be able to take the same work (one organisation, one set of
+// labels): the first one's row decides what is eligible, and a claimant whose own row does not
+// allow it (relabelled meanwhile) gets nothing this time. The claim does not wait for its commit
+// to reach the disk (see no_flush): do not run it inside a transaction that must be durable. The rows come back with the details
 // their spec needs (WorkTable.details), read in the same statement.
 import { sql } from "kysely";
 import type { WorkRow, WorkTable } from "../kind.js";
@@ -34,7 +36,17 @@ export async function claimWork<Row extends WorkRow>(
   leaseSeconds: number,
   allKinds: readonly WorkTable[],
 ): Promise<(ClaimedRow<Row> | undefined)[]> {
-  const first = claimants[0];
+  // The same claim asked twice at once (a retry racing its original) is one claim with one answer.
+  const keyOf = (c: Claimant) => (c.claimKey === null ? null : `${c.agentId}/${c.claimKey}`);
+  const asked = new Map<string, Claimant>();
+  const unique = claimants.filter((c) => {
+    const key = keyOf(c);
+    if (key === null) return true;
+    if (asked.has(key)) return false;
+    asked.set(key, c);
+    return true;
+  });
+  const first = unique[0];
   if (!first) return [];
   // One index probe per claimant and kind (a scalar subquery is never turned into a join, so the
   // probe cannot become a scan of every claim key however stale the statistics).
@@ -45,6 +57,7 @@ export async function claimWork<Row extends WorkRow>(
           SELECT t.id FROM ${tableOf(kind)} t
           WHERE t.claimed_by = wanted.agent_id AND t.claim_key = wanted.claim_key
             AND t.status = ANY(${statusArray(kind, kind.leased)})
+          LIMIT 1
         ) AS id
         FROM wanted WHERE wanted.claim_key IS NOT NULL`,
     ),
@@ -59,15 +72,18 @@ export async function claimWork<Row extends WorkRow>(
       -- waiting for the WAL flush takes a third off the claim.
       SELECT set_config('synchronous_commit', 'off', true)
     ), wanted AS (
-      SELECT w.* FROM no_flush, unnest(${claimants.map((c) => c.agentId)}::uuid[], ${claimants.map((c) => c.claimKey)}::text[])
+      SELECT w.* FROM no_flush, unnest(${unique.map((c) => c.agentId)}::uuid[], ${unique.map((c) => c.claimKey)}::text[])
         WITH ORDINALITY AS w(agent_id, claim_key, n)
     ), earlier AS (
       SELECT * FROM (${earlier}) found WHERE id IS NOT NULL
-    ), fresh AS (
-      SELECT agent_id, claim_key, n, row_number() OVER (ORDER BY n) AS rank
-      FROM wanted WHERE n NOT IN (SELECT n FROM earlier)
     ), audience AS (
       SELECT org_id, labels FROM agents WHERE id = ${first.agentId}
+    ), fresh AS (
+      -- Each claimant may take what the first may: same organisation, at least its labels.
+      SELECT wanted.agent_id, wanted.claim_key, wanted.n, row_number() OVER (ORDER BY wanted.n) AS rank
+      FROM wanted JOIN agents a ON a.id = wanted.agent_id, audience
+      WHERE wanted.n NOT IN (SELECT n FROM earlier)
+        AND a.org_id = audience.org_id AND audience.labels <@ a.labels
     ), next AS (
       SELECT id, row_number() OVER () AS rank FROM (
         SELECT id FROM ${tableOf(work)}
@@ -103,6 +119,8 @@ export async function claimWork<Row extends WorkRow>(
     FROM earlier JOIN ${tableOf(work)} t ON t.id = earlier.id
     WHERE earlier.kind = ${work.name}`,
   );
-  const byClaimant = new Map(rows.map(({ claimant, ...row }) => [Number(claimant), row as ClaimedRow<Row>]));
-  return claimants.map((_, index) => byClaimant.get(index + 1));
+  const byClaimant = new Map(
+    rows.map(({ claimant, ...row }) => [unique[Number(claimant) - 1], row as ClaimedRow<Row>]),
+  );
+  return claimants.map((c) => byClaimant.get(asked.get(keyOf(c) ?? "") ?? c));
 }

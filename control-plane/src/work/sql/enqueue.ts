@@ -30,7 +30,7 @@ export function pendingWork(
 /**
  * Inserts pending work in one statement, `actor` named in its history. Every row gives the same
  * columns (those of the first); the rest take their defaults. Wake agents in the same transaction
- * (wake-up.ts#notifyWork) once it is committed work.
+ * (sql/notify.ts#notifyWork) once it is committed work.
  */
 export async function enqueueWork<Row extends WorkRow>(
   db: Executor,

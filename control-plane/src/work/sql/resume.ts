@@ -30,9 +30,9 @@ export type ResumableLease<Row extends WorkRow> =
   | { state: "spent"; reason: string }
   /**
    * Renewed for the agent to run again from the start: status back to 'claimed', a new lease
-   * token, one resume used. `repeated` when this very request resumed it before (its reply was lost).
+   * token, one resume used (or already renewed by this very request, whose reply was lost).
    */
-  | { state: "resumed"; row: ClaimedRow<Row>; from: string; repeated: boolean };
+  | { state: "resumed"; row: ClaimedRow<Row> };
 
 export async function resumeLease<Row extends WorkRow>(
   trx: Executor,
@@ -47,7 +47,7 @@ export async function resumeLease<Row extends WorkRow>(
     WHERE w.id = ${lease.id} AND w.claimed_by = ${lease.agentId} AND w.claim_key = ${resumeKey} AND ${leased}
     FOR UPDATE OF w`.execute(trx);
   const done = again.rows[0];
-  if (done) return { state: "resumed", row: done, from: done.status, repeated: true };
+  if (done) return { state: "resumed", row: done };
 
   const held = await sql<{ status: string; live: boolean; resumes: number; cancel_requested: boolean }>`
     SELECT status, lease_expires_at > now() AS live, resumes, ${cancelRequestedOf(work, "w")} AS cancel_requested
@@ -73,7 +73,7 @@ export async function resumeLease<Row extends WorkRow>(
       FROM resumed
     )
     SELECT resumed.*, ${work.details(sql`resumed`)} AS details FROM resumed`.execute(trx);
-  return { state: "resumed", row: resumed.rows[0] as ClaimedRow<Row>, from: row.status, repeated: false };
+  return { state: "resumed", row: resumed.rows[0] as ClaimedRow<Row> };
 }
 
 /** The first log sequence number not yet stored for the row's current attempt. */
