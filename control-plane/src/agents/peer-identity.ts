@@ -2,7 +2,7 @@
 // has verified against the control plane's CA (a call without one, or with one the CA did not
 // issue, has no peer certificate). Node builds the whole certificate object, three fingerprints
 // included, at every getPeerCertificate(), and grpc-js calls it for every getAuthContext(): about
-// 50 µs a call, a tenth of the control plane's work per claim (bench/README.md). The answer is the
+// 50 µs a call, two calls per claim (bench/README.md, "One core for leased work"). The answer is the
 // same for every call on one connection (TLS 1.3 has no renegotiation, and a TLS 1.2 client that
 // renegotiates must hold the new certificate's key as well), so it is kept per HTTP/2 session,
 // reached through grpc-js's call objects (1.14); when they are not shaped as expected, every call

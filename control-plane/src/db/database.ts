@@ -21,8 +21,8 @@ class Pools extends pg.Pool {
     this.prepared = new pg.Pool({
       connectionString,
       max: Math.max(2, Math.ceil(max / 2)),
-      // Left to choose, PostgreSQL planned the claim again at every call: 1.4 ms of a 1.8 ms claim
-      // (ARCHITECTURE.md, "The hot statements are prepared").
+      // Left to choose, PostgreSQL planned the claim again at every call: 1.95 ms a claim instead
+      // of 1.00 (bench/README.md, "One core for leased work").
       options: "-c plan_cache_mode=force_generic_plan",
     });
     // An idle client's error (server restart) must not crash the process; the pool replaces it.

@@ -65,7 +65,7 @@ const MAX_RESUMED_ITEMS = 256;
 /**
  * Requests that arrive while a statement is in flight go together in the next one. One statement at
  * a time: two claims racing over the same pending rows cost PostgreSQL more than they save
- * (bench/README.md, "agent channel").
+ * (bench/README.md, "One core for leased work").
  */
 const BATCHING = { maxBatch: 64, maxInFlight: 1 };
 
