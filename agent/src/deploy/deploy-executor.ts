@@ -1,9 +1,9 @@
-// Rolls one replica of a service to a new image: pull → start beside the old one → wait until it
-// answers → remove the replica's older containers. If the new one never answers, the old one keeps
-// serving and the deploy fails.
+// Rolls one replica of a service to a new image (by digest): pull → start beside the old one → wait
+// until it answers → remove the replica's containers of older deployments (never a newer one's). If
+// the new one never answers, the old one keeps serving and the deploy fails.
 import type Docker from "dockerode";
 import { WorkPhase, type DeploySpec } from "@slipway/proto";
-import { isRunning, LABELS, pullImage, removeReplicas, startReplica, tailLogs } from "../runtime/containers.js";
+import { isRunning, LABELS, pullImage, removeOlderReplicas, startReplica, tailLogs } from "../runtime/containers.js";
 import { waitUntilAnswering } from "../runtime/health.js";
 import { WorkFailure, type WorkContext, type WorkResult } from "../work.js";
 import { whileImagesInUse } from "../runtime/podman.js";
@@ -41,6 +41,7 @@ export async function executeDeploy(
         [LABELS.managed]: "true",
         [LABELS.project]: spec.projectId,
         [LABELS.deployment]: spec.deploymentId,
+        [LABELS.sequence]: String(spec.deploymentSequence),
       },
     });
   });
@@ -59,7 +60,7 @@ export async function executeDeploy(
       .catch(() => {});
     throw new WorkFailure(`${(error as Error).message}${logs ? `; its last output:\n${logs}` : ""}`);
   }
-  const removed = await removeReplicas(docker, replicaLabels, id, options.stopGraceSeconds);
+  const removed = await removeOlderReplicas(docker, replicaLabels, spec.deploymentSequence, options.stopGraceSeconds);
   if (removed.length > 0)
     ctx.log.line(`==> Removed ${removed.length} older container(s) of replica ${spec.replicaIndex}`);
   return {

@@ -6,6 +6,8 @@ export const LABELS = {
   project: "slipway.project",
   service: "slipway.service",
   deployment: "slipway.deployment",
+  /** The deployment's place among the service's deployments: what "older" means. */
+  sequence: "slipway.deployment-sequence",
   replica: "slipway.replica",
 } as const;
 
@@ -112,11 +114,15 @@ export async function isRunning(docker: Docker, id: string): Promise<boolean> {
   return info.State.Running === true;
 }
 
-/** Stops (with a grace period) and removes containers matching all the given labels, except `keepId`. */
-export async function removeReplicas(
+/**
+ * Stops (with a grace period) and removes the containers matching all the given labels that belong
+ * to deployments strictly older than `sequence`: never a newer deployment's, even when this one
+ * finishes late. (Containers from before deployments were numbered count as the oldest.)
+ */
+export async function removeOlderReplicas(
   docker: Docker,
   labels: Record<string, string>,
-  keepId: string,
+  sequence: number,
   stopSeconds: number,
 ): Promise<string[]> {
   const containers = await docker.listContainers({
@@ -125,7 +131,7 @@ export async function removeReplicas(
   });
   const removed: string[] = [];
   for (const c of containers) {
-    if (c.Id === keepId) continue;
+    if (Number(c.Labels?.[LABELS.sequence] ?? 0) >= sequence) continue;
     const container = docker.getContainer(c.Id);
     await container.stop({ t: stopSeconds }).catch(() => {});
     await container.remove({ force: true }).catch(() => {});

@@ -362,13 +362,26 @@ describe("agent channel (server side)", () => {
       .execute();
     expect(chunks.map((c) => c.data.toString())).toEqual(["first\n", "second\n"]);
 
-    // One deploy item per replica.
+    // One deploy item per replica, running the image by the digest the build pushed (never its tag),
+    // with the deployment's place among the service's deployments.
+    const { sequence } = await database.db
+      .selectFrom("deployments")
+      .select("sequence")
+      .where("build_id", "=", build.id)
+      .executeTakeFirstOrThrow();
     const replicas: WorkRef[] = [];
     for (let i = 0; i < 2; i++) {
       const { work: item } = await claim([WorkKind.WORK_KIND_DEPLOY]);
       expect(item?.spec).toMatchObject({
         $case: "deploy",
-        value: { serviceId, replicaIndex: i, imageRef: row.image_ref, containerPort: 3000, env: { PORT: "3000" } },
+        value: {
+          serviceId,
+          replicaIndex: i,
+          imageRef: `registry.test:5000/${projectId}/${serviceId}@${DIGEST}`,
+          containerPort: 3000,
+          env: { PORT: "3000" },
+          deploymentSequence: sequence,
+        },
       });
       replicas.push(item?.ref as WorkRef);
     }

@@ -93,7 +93,9 @@ async function recordImageAndDeploy(trx: Transaction<Database>, build: Build, re
     commitSha: build.commit_sha,
   });
   await trx.updateTable("builds").set({ image_ref: imageRef }).where("id", "=", build.id).execute();
-  if (service.auto_deploy) await deployCompletedBuild(trx, { ...build, image_ref: imageRef }, service.replicas);
+  // A completed build always has its digest (ending() refuses one without).
+  const pushed = { ...build, image_ref: imageRef, image_digest: build.image_digest as string };
+  if (service.auto_deploy) await deployCompletedBuild(trx, pushed, service.replicas);
 }
 
 export interface NewBuildInput {

@@ -229,6 +229,8 @@ export interface BuildLogChunksTable {
 export interface DeploymentsTable {
   id: Generated<string>;
   service_id: string;
+  /** Its place among the service's deployments, from 1. */
+  sequence: number;
   build_id: string;
   image_ref: string;
   status: Generated<DeploymentStatus>;

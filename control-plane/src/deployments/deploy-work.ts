@@ -33,7 +33,7 @@ export const DEPLOY_TABLE: WorkTable = {
                FROM claimed WHERE d.id = claimed.deployment_id AND d.status = 'pending'`,
   details: (item) => sql`(
     SELECT json_build_object('projectId', s.project_id, 'serviceId', s.id, 'imageRef', d.image_ref,
-                             'containerPort', s.container_port)
+                             'containerPort', s.container_port, 'sequence', d.sequence)
     FROM deployments d JOIN services s ON s.id = d.service_id WHERE d.id = ${item}.deployment_id)`,
 };
 
@@ -42,6 +42,7 @@ interface DeployDetails {
   serviceId: string;
   imageRef: string;
   containerPort: number;
+  sequence: number;
 }
 
 interface DeployResult {
@@ -55,7 +56,7 @@ export function deployWork(): WorkKind<DeployWorkItem, DeploySpec> {
     ...DEPLOY_TABLE,
     capability: "deploy",
     spec(item, details): DeploySpec {
-      const { projectId, serviceId, imageRef, containerPort } = details as DeployDetails;
+      const { projectId, serviceId, imageRef, containerPort, sequence } = details as DeployDetails;
       return {
         projectId,
         serviceId,
@@ -64,6 +65,7 @@ export function deployWork(): WorkKind<DeployWorkItem, DeploySpec> {
         imageRef,
         containerPort,
         env: { PORT: String(containerPort) },
+        deploymentSequence: sequence,
       };
     },
     ending(report: WorkReport): WorkEnding {
@@ -98,8 +100,9 @@ export function deployWork(): WorkKind<DeployWorkItem, DeploySpec> {
 
 /**
  * Ends each deployment whose items have all ended: succeeded when every replica runs (and the
- * service's older running replicas become superseded), failed otherwise. A no-op for a deployment
- * with a replica still on its way.
+ * service's older running replicas become superseded), failed otherwise; superseded, with its
+ * replicas, when a newer deployment of the service already succeeded (an older one finishing late
+ * never takes the service back). A no-op for a deployment with a replica still on its way.
  */
 export async function settleDeployments(trx: Transaction<Database>, deploymentIds: readonly string[]): Promise<void> {
   for (const deploymentId of deploymentIds) {
@@ -118,8 +121,15 @@ export async function settleDeployments(trx: Transaction<Database>, deploymentId
       (i) => i.status === "pending" || (LEASED_DEPLOY_ITEM_STATUSES as readonly string[]).includes(i.status),
     );
     if (unfinished || deployment.finished_at) continue;
+    const newer = await trx
+      .selectFrom("deployments")
+      .select("sequence")
+      .where("service_id", "=", deployment.service_id)
+      .where("sequence", ">", deployment.sequence)
+      .where("status", "=", "succeeded")
+      .executeTakeFirst();
     const failure = items.find((i) => i.status !== "running" && i.status !== "superseded");
-    const overtaken = !failure && items.some((i) => i.status === "superseded");
+    const overtaken = !failure && (newer !== undefined || items.some((i) => i.status === "superseded"));
     await trx
       .updateTable("deployments")
       .set({
@@ -133,15 +143,17 @@ export async function settleDeployments(trx: Transaction<Database>, deploymentId
       })
       .where("id", "=", deploymentId)
       .execute();
-    if (failure || overtaken) continue;
-    // The new replicas serve now: the service's earlier running replicas are superseded.
+    // Overtaken by a deployment still on its way: that one supersedes these replicas when it succeeds.
+    if (failure || (overtaken && !newer)) continue;
+    // The newest replicas serve: those of older deployments (this one too, when a newer one
+    // succeeded while it ran) are superseded.
+    const servingSequence = newer?.sequence ?? deployment.sequence;
     await moveWork(trx, DEPLOY_TABLE, {
       where: sql<boolean>`t.deployment_id IN (
-        SELECT id FROM deployments
-        WHERE service_id = ${deployment.service_id} AND id <> ${deploymentId} AND created_at <= ${deployment.created_at})`,
+        SELECT id FROM deployments WHERE service_id = ${deployment.service_id} AND sequence < ${servingSequence})`,
       from: ["running"],
       to: "superseded",
-      reason: `superseded by deployment ${deploymentId}`,
+      reason: `superseded by a newer deployment of the service`,
       actor: `deployment:${deploymentId}`,
       ends: false,
     });

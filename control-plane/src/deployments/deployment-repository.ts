@@ -1,6 +1,7 @@
 // Deployments: an image rolled out to every replica of a service, one leased work item per replica
-// (deploy-work.ts). Deployments of a service are ordered: a newer one withdraws the replicas of older
-// ones that have not started.
+// (deploy-work.ts). Deployments of a service are ordered by their sequence number, given under a
+// lock on the service row: a newer one withdraws the replicas of older ones that have not started,
+// and an agent removes only containers of strictly older deployments.
 import { sql, type Transaction } from "kysely";
 import type { Database, Deployment, DeployWorkItem } from "../db/schema.js";
 import { enqueueWork } from "../work/sql/enqueue.js";
@@ -8,21 +9,39 @@ import { moveWork } from "../work/sql/move.js";
 import { notifyWork } from "../work/sql/notify.js";
 import { DEPLOY_TABLE, settleDeployments } from "./deploy-work.js";
 
-/** Creates a deployment of an image with one pending work item per replica, and wakes deploy agents. */
+/**
+ * Takes the service's deployment lock until the transaction ends: deployments of one service are
+ * decided one at a time (two builds completing at once must not both deploy).
+ */
+export async function lockServiceDeployments(trx: Transaction<Database>, serviceId: string): Promise<void> {
+  // NO KEY UPDATE: it excludes itself, but not the KEY SHARE locks foreign-key checks take on the
+  // row (FOR UPDATE here deadlocked two completions that both held one).
+  await trx.selectFrom("services").select("id").where("id", "=", serviceId).forNoKeyUpdate().execute();
+}
+
+/**
+ * Creates the service's next deployment of an image (by digest) with one pending work item per
+ * replica, and wakes deploy agents. Takes the service's deployment lock.
+ */
 export async function createDeployment(
   trx: Transaction<Database>,
   input: { serviceId: string; buildId: string; imageRef: string; replicas: number; createdBy: string },
 ): Promise<Deployment> {
+  await lockServiceDeployments(trx, input.serviceId);
   const deployment = await trx
     .insertInto("deployments")
-    .values({
+    .values((eb) => ({
       service_id: input.serviceId,
+      sequence: eb
+        .selectFrom("deployments")
+        .select(sql<number>`coalesce(max(sequence), 0) + 1`.as("next"))
+        .where("service_id", "=", input.serviceId),
       build_id: input.buildId,
       image_ref: input.imageRef,
       created_by: input.createdBy,
       reason: null,
       finished_at: null,
-    })
+    }))
     .returningAll()
     .executeTakeFirstOrThrow();
   await enqueueWork<DeployWorkItem>(
@@ -37,7 +56,7 @@ export async function createDeployment(
   // Replicas of older deployments not yet started will never be wanted: this one replaces them.
   const overtaken = await moveWork<DeployWorkItem>(trx, DEPLOY_TABLE, {
     where: sql<boolean>`t.deployment_id IN (
-      SELECT id FROM deployments WHERE service_id = ${input.serviceId} AND id <> ${deployment.id})`,
+      SELECT id FROM deployments WHERE service_id = ${input.serviceId} AND sequence < ${deployment.sequence})`,
     from: ["pending"],
     to: "superseded",
     reason: `superseded by deployment ${deployment.id}`,

@@ -21,7 +21,7 @@ export async function moveWork<Row extends WorkRow>(db: Executor, work: WorkTabl
   const result = await sql<Row>`
     WITH old AS (
       SELECT id, status FROM ${tableOf(work)} t
-      WHERE t.status = ANY(${statusArray(work, move.from)}) AND ${move.where}
+      WHERE t.status = ANY(${statusArray(work, move.from)}) AND (${move.where})
       FOR UPDATE
     ), moved AS (
       UPDATE ${tableOf(work)} t
