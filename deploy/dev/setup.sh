@@ -323,6 +323,13 @@ CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
 GRANT EXECUTE ON FUNCTION pg_stat_statements_reset(oid, oid, bigint) TO $DB_USER;
 SQL
   note "loaded; extension in database postgres; $DB_USER may reset statistics"
+  # Tests drop their databases WITH (FORCE), which must also end an autovacuum worker busy in one
+  # (it runs as no role): without this, PostgreSQL 15 refuses ("must be a member of the role whose
+  # process is being terminated"), and a test file fails after all its tests passed (seen once).
+  pg_superuser >/dev/null <<SQL || die "could not grant pg_signal_backend to $DB_USER"
+GRANT pg_signal_backend TO $DB_USER;
+SQL
+  note "$DB_USER may end other sessions of its own databases (pg_signal_backend)"
 }
 
 # The app's own view: password login over TCP, CREATEDB, owns its database.
