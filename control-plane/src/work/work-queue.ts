@@ -3,7 +3,9 @@
 // statements live in sql/, one file each; this module composes them, runs a kind's onEnded in the
 // same transaction, batches claims that arrive together, keeps the session hub's count of what
 // each agent holds, and wakes agents when work goes back to the queue.
+import type { Transaction } from "kysely";
 import { Batcher } from "../db/batcher.js";
+import type { Database } from "../db/schema.js";
 import type { Db } from "../db/database.js";
 import { LeaseLostError, invalid } from "../errors.js";
 import type { AnyWorkKind, Lease, WorkEnding, WorkReport, WorkRow } from "./kind.js";
@@ -174,7 +176,7 @@ export class WorkQueue {
     const row = hook
       ? await this.db.transaction().execute(async (trx) => {
           const [finished] = await finishWork(trx, kind, [{ lease, ending }]);
-          if (finished) await hook.run(trx, [finished]);
+          await runOnEnded(trx, kind, finished ? [finished] : []);
           return finished;
         })
       : await this.finishBatch(kind, ending).submit({ lease, ending });
@@ -222,12 +224,10 @@ export class WorkQueue {
    * transaction, and wakes agents for items that went back to the queue.
    */
   private async givingBack(kind: AnyWorkKind, giveBack: (db: Executor) => Promise<WorkRow[]>): Promise<WorkRow[]> {
-    const hook = kind.onEnded;
-    const rows = hook
+    const rows = kind.onEnded
       ? await this.db.transaction().execute(async (trx) => {
           const given = await giveBack(trx);
-          const ended = given.filter((row) => hook.statuses.includes(row.status));
-          if (ended.length > 0) await hook.run(trx, ended);
+          await runOnEnded(trx, kind, given);
           return given;
         })
       : await giveBack(this.db);
@@ -270,7 +270,7 @@ export class WorkQueue {
           return { verdict: "cancel" };
         case "spent": {
           const given = await releaseWork(trx, kind, lease, taken.reason);
-          if (given && kind.onEnded?.statuses.includes(given.status)) await kind.onEnded.run(trx, [given]);
+          await runOnEnded(trx, kind, given ? [given] : []);
           requeued = given?.status === "pending";
           return { verdict: "lost", reason: `${taken.reason}; it was given back` };
         }
@@ -300,4 +300,10 @@ export class WorkQueue {
     for (const kind of this.kinds) extended += await extendLiveLeases(this.db, kind, this.leaseSeconds);
     return extended;
   }
+}
+
+/** Runs the kind's onEnded, in the caller's transaction, for those of `rows` that ended its way. */
+async function runOnEnded(trx: Transaction<Database>, kind: AnyWorkKind, rows: readonly WorkRow[]): Promise<void> {
+  const ended = kind.onEnded ? rows.filter((row) => kind.onEnded?.statuses.includes(row.status)) : [];
+  if (ended.length > 0) await kind.onEnded?.run(trx, ended);
 }
