@@ -119,7 +119,7 @@ describe("an agent killed while a new replica warms up", () => {
     stack = await startSlowBuildStack({
       deploys: true,
       controlPlaneEnv: { LEASE_SECONDS: "600" },
-      agentEnv: { KILL_GRACE_SECONDS: "1", HEARTBEAT_SECONDS: "1", HEALTH_TIMEOUT_SECONDS: "120" },
+      agentEnv: { KILL_GRACE_SECONDS: "1", HEARTBEAT_SECONDS: "1" },
       files: {
         Containerfile: [
           `FROM ${BASE_IMAGE}`,

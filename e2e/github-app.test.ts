@@ -115,7 +115,6 @@ describe("the GitHub App integration", () => {
       SLIPWAY_SERVER: controlPlane.grpcAddress,
       SLIPWAY_JOIN_TOKEN: joinToken,
       SLIPWAY_STATE_DIR: stateDir,
-      HEALTH_TIMEOUT_SECONDS: "30",
       KILL_GRACE_SECONDS: "2",
     });
   });

@@ -134,7 +134,6 @@ describe("a signed GitHub push becomes a running container", () => {
       SLIPWAY_SERVER: controlPlane.grpcAddress,
       SLIPWAY_JOIN_TOKEN: enrolment.joinToken,
       SLIPWAY_STATE_DIR: stateDir,
-      HEALTH_TIMEOUT_SECONDS: "30",
       KILL_GRACE_SECONDS: "2",
     });
     projectId = (await api.ok<{ id: string }>("POST", "/api/projects", { name: "e2e" })).id;

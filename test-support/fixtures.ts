@@ -4,6 +4,7 @@ import type { Db } from "@slipway/control-plane";
 import { BOOTSTRAP_ADMIN_ID, DEFAULT_ORG_ID, type Build } from "../control-plane/src/db/schema.js";
 import { insertBuild } from "../control-plane/src/builds/build-work.js";
 import { notifyWork } from "../control-plane/src/work/sql/notify.js";
+import { IngressAddresses } from "../control-plane/src/ingress/addresses.js";
 import {
   createProject,
   createService,
@@ -17,12 +18,15 @@ export const TEST_ACTOR = {
   label: "user:test",
 };
 
+/** Where test services are reached when a test runs no ingress of its own. */
+export const TEST_ADDRESSES = new IngressAddresses({ baseDomain: "localhost", listen: ":80", https: false });
+
 export async function seedService(
   db: Db,
   overrides: Partial<NewServiceInput> = {},
 ): Promise<{ projectId: string; serviceId: string }> {
   const project = await createProject(db, TEST_ACTOR, `p-${randomBytes(4).toString("hex")}`);
-  const service = await createService(db, TEST_ACTOR, project.id, {
+  const service = await createService(db, TEST_ACTOR, TEST_ADDRESSES, project.id, {
     name: "web",
     gitUrl: "https://example.invalid/acme/web.git",
     branch: "main",

@@ -9,6 +9,7 @@ import { AgentChannel, isLeaseLost, isTransient } from "./channel/channel.js";
 import { delay, fullJitterDelay } from "./channel/backoff.js";
 import { executeBuild } from "./build/build-executor.js";
 import { executeDeploy } from "./deploy/deploy-executor.js";
+import { ContainerReconciler } from "./deploy/container-reconciler.js";
 import { LogShipper } from "./logs/log-shipper.js";
 import { ProcessRegistry } from "./runtime/process-registry.js";
 import { HeldWorkStore } from "./channel/held-work-store.js";
@@ -77,6 +78,12 @@ export class AgentRunner {
     }, 250);
     const poll = setInterval(() => this.poke(), this.config.POLL_SECONDS * 1000);
     const renewing = keepCertificateFresh(this.identity, this.channel, this.config.SLIPWAY_STATE_DIR, this.log, signal);
+    const reconciling = this.config.SLIPWAY_WORK_KINDS.includes("deploy")
+      ? new ContainerReconciler(this.docker, this.channel, this.config.KILL_GRACE_SECONDS, this.log).run(
+          this.config.INVENTORY_SECONDS,
+          signal,
+        )
+      : Promise.resolve();
     try {
       this.poke();
       await this.sessionLoop(signal);
@@ -84,6 +91,7 @@ export class AgentRunner {
       clearInterval(heartbeat);
       clearInterval(poll);
       await renewing;
+      await reconciling;
     }
   }
 
@@ -146,7 +154,7 @@ export class AgentRunner {
     while (!signal.aborted) {
       const opened = Date.now();
       await new Promise<void>((resolve) => {
-        const stream = this.channel.session(this.config.SLIPWAY_SLOTS);
+        const stream = this.channel.session(this.totalSlots());
         const onAbort = () => stream.cancel();
         signal.addEventListener("abort", onAbort, { once: true });
         stream.on("data", (message) => {
@@ -195,11 +203,33 @@ export class AgentRunner {
     });
   }
 
-  private async claimLoop(): Promise<void> {
-    const kinds = this.config.SLIPWAY_WORK_KINDS.map((k) =>
+  /** Each kind of work has its own slots: a deploy never waits for a build to finish, nor the reverse. */
+  private slotsOf(kind: WorkKind): number {
+    if (kind === WorkKind.WORK_KIND_BUILD) return this.config.SLIPWAY_BUILD_SLOTS;
+    return this.config.SLIPWAY_DEPLOY_SLOTS;
+  }
+
+  private totalSlots(): number {
+    return this.workKinds().reduce((sum, kind) => sum + this.slotsOf(kind), 0);
+  }
+
+  private workKinds(): WorkKind[] {
+    return this.config.SLIPWAY_WORK_KINDS.map((k) =>
       k === "build" ? WorkKind.WORK_KIND_BUILD : WorkKind.WORK_KIND_DEPLOY,
     );
-    while (this.running.size < this.config.SLIPWAY_SLOTS && !this.stopController.signal.aborted) {
+  }
+
+  /** The kinds with a free slot now. */
+  private kindsWithFreeSlots(): WorkKind[] {
+    const used = new Map<WorkKind, number>();
+    for (const work of this.running.values()) used.set(work.ref.kind, (used.get(work.ref.kind) ?? 0) + 1);
+    return this.workKinds().filter((kind) => (used.get(kind) ?? 0) < this.slotsOf(kind));
+  }
+
+  private async claimLoop(): Promise<void> {
+    for (;;) {
+      const kinds = this.kindsWithFreeSlots();
+      if (kinds.length === 0 || this.stopController.signal.aborted) return;
       let work: Work | undefined;
       // One key per claim, reused on retries: if a reply was lost, the retry returns the same work.
       const idempotencyKey = randomUUID();
@@ -294,8 +324,6 @@ export class AgentRunner {
         result = await executeDeploy(ctx, work.spec.value, {
           docker: this.docker,
           publishHost: this.config.PUBLISH_HOST,
-          healthTimeoutMs: this.config.HEALTH_TIMEOUT_SECONDS * 1000,
-          stopGraceSeconds: this.config.KILL_GRACE_SECONDS,
         });
       } else {
         result = { outcome: "failed", error: "this agent does not know how to run this kind of work" };

@@ -8,12 +8,12 @@ describe("agent configuration", () => {
       /^config: PUBLISH_HOST .*$/,
     );
     try {
-      loadConfig({ SLIPWAY_SERVER: "nope", SLIPWAY_SLOTS: "lots" });
+      loadConfig({ SLIPWAY_SERVER: "nope", SLIPWAY_BUILD_SLOTS: "lots" });
     } catch (error) {
       const lines = (error as Error).message.split("\n");
       expect(lines).toHaveLength(2);
       expect(lines[0]).toMatch(/^config: SLIPWAY_SERVER /);
-      expect(lines[1]).toMatch(/^config: SLIPWAY_SLOTS /);
+      expect(lines[1]).toMatch(/^config: SLIPWAY_BUILD_SLOTS /);
       expect((error as Error).message).not.toContain("lots");
     }
   });
@@ -22,7 +22,9 @@ describe("agent configuration", () => {
     expect(loadConfig({ SLIPWAY_SERVER: "127.0.0.1:8081" })).toMatchObject({
       CONTAINER_SOCKET: "/run/podman/podman.sock",
       SLIPWAY_WORK_KINDS: ["build", "deploy"],
-      SLIPWAY_SLOTS: 2,
+      SLIPWAY_BUILD_SLOTS: 2,
+      SLIPWAY_DEPLOY_SLOTS: 4,
+      INVENTORY_SECONDS: 5,
     });
   });
 });

@@ -13,16 +13,21 @@ const schema = z.object({
   CONTAINER_SOCKET: z.string().min(1).default("/run/podman/podman.sock"),
   /** The address replicas' ports are published on, and reported to the control plane. */
   PUBLISH_HOST: z.ipv4().default("127.0.0.1"),
-  /** How long a new replica has to answer before its deploy fails. */
-  HEALTH_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   /** How often leases are renewed; keep well under the control plane's LEASE_SECONDS. */
   HEARTBEAT_SECONDS: z.coerce.number().min(0.1).max(600).default(10),
   /** How often the agent asks for work even without a hint on its session stream. */
   POLL_SECONDS: z.coerce.number().min(0.1).max(600).default(5),
-  /** Seconds between SIGTERM and SIGKILL when work is stopped. */
+  /** Seconds between SIGTERM and SIGKILL when work or a replica's container is stopped. */
   KILL_GRACE_SECONDS: z.coerce.number().min(0).max(600).default(10),
-  /** How many work items this agent runs at once. */
-  SLIPWAY_SLOTS: z.coerce.number().int().min(1).max(64).default(2),
+  /** How many builds this agent runs at once. */
+  SLIPWAY_BUILD_SLOTS: z.coerce.number().int().min(1).max(64).default(2),
+  /**
+   * How many replicas this agent starts at once, apart from its builds: a deploy never waits for a
+   * build slot, nor a build for a deploy.
+   */
+  SLIPWAY_DEPLOY_SLOTS: z.coerce.number().int().min(1).max(64).default(4),
+  /** How often the agent reports its Slipway containers and removes those no deployment wants. */
+  INVENTORY_SECONDS: z.coerce.number().min(0.1).max(600).default(5),
   /** Work kinds this agent asks for; the control plane also checks its enrolled capabilities. */
   SLIPWAY_WORK_KINDS: z
     .string()

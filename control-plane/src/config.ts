@@ -67,6 +67,41 @@ const schema = z
     LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
     /** How often the reaper looks for expired leases. */
     REAPER_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+    /** Every service answers at `<service>-<project>.<INGRESS_BASE_DOMAIN>`. */
+    INGRESS_BASE_DOMAIN: z
+      .string()
+      .regex(/^(?=.{1,200}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, "must be a DNS name")
+      .default("localhost"),
+    /** Where Caddy listens for the services' traffic, [host]:port. */
+    INGRESS_LISTEN: z
+      .string()
+      .regex(/^[^\s/]*:\d{1,5}$/, "must be [host]:port")
+      .default(":80"),
+    /** `auto`: Caddy obtains certificates for public names and serves HTTPS; `off`: plain HTTP. */
+    INGRESS_HTTPS: z.enum(["auto", "off"]).default("off"),
+    /**
+     * The admin API of each Caddy that routes the services (comma-separated `unix:/path` or
+     * `http://host:port`). Empty: no ingress (replicas are still drained before they stop).
+     */
+    INGRESS_CADDY_ADMIN: z
+      .string()
+      .default("")
+      .transform((value) =>
+        value
+          .split(",")
+          .map((a) => a.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().regex(/^(unix:\/\S+|http:\/\/[^\s/]+\/?)$/, "must be unix:/path or http://host:port"))),
+    /** How often routes are applied again even without a change (a restarted Caddy gets them back). */
+    INGRESS_RESYNC_SECONDS: z.coerce.number().min(0.5).max(3600).default(10),
+    /** Replicas of an agent silent this long are started again on agents that answer. */
+    REPLICA_LOST_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(5)
+      .max(24 * 3600)
+      .default(60),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((config, ctx) => {

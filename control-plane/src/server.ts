@@ -26,6 +26,10 @@ import { GitHubJobs } from "./jobs/github-jobs.js";
 import { SecretBox } from "./crypto/secret-box.js";
 import { CertificateAuthority } from "./pki/certificate-authority.js";
 import { agentChannelCredentials } from "./pki/server-credentials.js";
+import { IngressAddresses } from "./ingress/addresses.js";
+import { IngressSync } from "./ingress/ingress-sync.js";
+import { replaceReplicasOfSilentAgents } from "./deployments/replica-inventory.js";
+import { every } from "./jobs/periodic.js";
 
 /**
  * The control plane pings each agent every 30 s and drops it after 10 s without an answer. A grpc-js
@@ -43,6 +47,14 @@ export interface RunningControlPlane {
   httpUrl: string;
   grpcAddress: string;
   stop(): Promise<void>;
+}
+
+export function ingressAddressesOf(config: Config): IngressAddresses {
+  return new IngressAddresses({
+    baseDomain: config.INGRESS_BASE_DOMAIN,
+    listen: config.INGRESS_LISTEN,
+    https: config.INGRESS_HTTPS === "auto",
+  });
 }
 
 export async function startControlPlane(
@@ -65,6 +77,7 @@ export async function startControlPlane(
   const hub = work.sessions;
   const metrics = new Metrics(db, work.kinds, () => hub.connectedAgents);
   const authenticator = new AgentAuthenticator(db);
+  const ingressAddresses = ingressAddressesOf(config);
   const app = await buildApp({
     config,
     db,
@@ -72,6 +85,7 @@ export async function startControlPlane(
     github,
     logFollowers,
     metrics,
+    ingressAddresses,
     // At once for this process's next call; the NOTIFY that follows reaches every control plane.
     onAgentChanged: (agentId) => authenticator.forget(agentId),
   });
@@ -97,6 +111,16 @@ export async function startControlPlane(
   listener.on("error", (error) =>
     app.log.warn({ err: error }, "notification listener lost its connection; reconnecting"),
   );
+  const ingress = new IngressSync(
+    db,
+    {
+      caddyAdmins: config.INGRESS_CADDY_ADMIN,
+      addresses: ingressAddresses,
+      resyncSeconds: config.INGRESS_RESYNC_SECONDS,
+    },
+    app.log,
+  );
+  ingress.start(listener);
   await listener.start();
 
   const ca = await CertificateAuthority.loadOrCreate(db, new SecretBox(config.SLIPWAY_SECRET_KEY));
@@ -126,6 +150,19 @@ export async function startControlPlane(
   const extended = await work.extendLiveLeases();
   if (extended > 0) app.log.info({ extended }, "extended live leases once after start-up");
   const stopReaper = startReaper(work, app.log, config.REAPER_INTERVAL_SECONDS, metrics);
+  const stopReplicaWatch = every(
+    config.REAPER_INTERVAL_SECONDS,
+    async () => {
+      const replaced = await replaceReplicasOfSilentAgents(db, config.REPLICA_LOST_SECONDS);
+      if (replaced.length > 0)
+        app.log.warn(
+          { deployments: replaced.map((d) => d.id) },
+          "replicas on silent agents lost; deploying them again",
+        );
+    },
+    app.log,
+    "replica watch",
+  );
   const githubJobs = new GitHubJobs(
     db,
     github.api,
@@ -146,6 +183,8 @@ export async function startControlPlane(
     grpcAddress: `${config.GRPC_HOST}:${grpcPort}`,
     async stop() {
       await stopReaper();
+      await stopReplicaWatch();
+      await ingress.stop();
       tls.stop();
       await githubJobs.stop();
       hub.closeAll();

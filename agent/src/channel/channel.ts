@@ -15,6 +15,8 @@ import {
   type ReleaseRequest,
   type ResumeRequest,
   type ResumeResponse,
+  type ReportContainersRequest,
+  type ReportContainersResponse,
   type GetGitCredentialsResponse,
   type HeartbeatRequest,
   type HeartbeatResponse,
@@ -170,6 +172,10 @@ export class AgentChannel {
 
   resume(request: ResumeRequest): Promise<ResumeResponse> {
     return this.call(this.client.resume as Unary<ResumeRequest, ResumeResponse>, request);
+  }
+
+  reportContainers(request: ReportContainersRequest): Promise<ReportContainersResponse> {
+    return this.call(this.client.reportContainers as Unary<ReportContainersRequest, ReportContainersResponse>, request);
   }
 
   renewCertificate(csrPem: string): Promise<RenewCertificateResponse> {

@@ -1,19 +1,28 @@
-// Rolls one replica of a service to a new image (by digest): pull → start beside the old one → wait
-// until it answers → remove the replica's containers of older deployments (never a newer one's). If
-// the new one never answers, the old one keeps serving and the deploy fails.
+// Starts one replica of a deployment (image by digest): pull → start beside the replica's current
+// container → wait until its health check passes → report it running. The ingress then sends it
+// traffic; the old container is taken out of the route, drained and removed by the container
+// reconciler (container-reconciler.ts), so no work slot is held while it stops. If the new one
+// never becomes healthy it is removed with its last output kept, and the old one keeps serving.
 import type Docker from "dockerode";
 import { WorkPhase, type DeploySpec } from "@slipway/proto";
-import { isRunning, LABELS, pullImage, removeOlderReplicas, startReplica, tailLogs } from "../runtime/containers.js";
-import { waitUntilAnswering } from "../runtime/health.js";
+import { isRunning, LABELS, pullImage, removeContainer, startReplica, tailLogs } from "../runtime/containers.js";
+import { waitUntilHealthy } from "../runtime/health.js";
 import { WorkFailure, type WorkContext, type WorkResult } from "../work.js";
 import { whileImagesInUse } from "../runtime/podman.js";
 
 export interface DeployExecutorOptions {
   docker: Docker;
   publishHost: string;
-  healthTimeoutMs: number;
-  stopGraceSeconds: number;
 }
+
+/** For a spec from a control plane that sends none: GET / within a minute. */
+const DEFAULT_HEALTH_CHECK = {
+  probe: { $case: "httpPath" as const, value: "/" },
+  intervalMs: 500,
+  timeoutMs: 2000,
+  retries: 120,
+  startPeriodMs: 0,
+};
 
 export async function executeDeploy(
   ctx: WorkContext,
@@ -47,22 +56,18 @@ export async function executeDeploy(
   });
   if (adopted) ctx.log.line(`==> Adopted the container ${id.slice(0, 12)} an earlier run started for this replica`);
   try {
-    await waitUntilAnswering(options.publishHost, hostPort, {
-      timeoutMs: options.healthTimeoutMs,
+    ctx.log.line(`==> Waiting for replica ${spec.replicaIndex} to become healthy`);
+    await waitUntilHealthy(options.publishHost, hostPort, spec.healthCheck ?? DEFAULT_HEALTH_CHECK, {
       signal: ctx.signal,
-      isDead: async () => !(await isRunning(docker, id)),
+      isDead: async () => !(await isRunning(docker, id).catch(() => false)),
     });
   } catch (error) {
     const logs = await tailLogs(docker, id);
-    await docker
-      .getContainer(id)
-      .remove({ force: true })
-      .catch(() => {});
+    if (logs) ctx.log.line(`==> Its last output:\n${logs}`);
+    await removeContainer(docker, id, 0).catch(() => {});
     throw new WorkFailure(`${(error as Error).message}${logs ? `; its last output:\n${logs}` : ""}`);
   }
-  const removed = await removeOlderReplicas(docker, replicaLabels, spec.deploymentSequence, options.stopGraceSeconds);
-  if (removed.length > 0)
-    ctx.log.line(`==> Removed ${removed.length} older container(s) of replica ${spec.replicaIndex}`);
+  ctx.log.line(`==> Replica ${spec.replicaIndex} is healthy on ${options.publishHost}:${hostPort}`);
   return {
     outcome: "succeeded",
     result: { $case: "deploy", value: { containerId: id, host: options.publishHost, port: hostPort } },

@@ -1,43 +1,50 @@
-// A replica's containers on a real podman: a deployment removes only those of older deployments.
-import { randomBytes } from "node:crypto";
+// A host's Slipway containers on a real podman: the inventory the agent reports lists only the
+// containers Slipway started for replicas, so nothing else on the host can ever be removed.
+import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BASE_IMAGE } from "../../../test-support/registry.js";
 import { removeContainersWithLabel } from "../../../test-support/containers.js";
-import { LABELS, connect, pullImage, removeOlderReplicas } from "./containers.js";
+import { LABELS, connect, listManagedContainers, pullImage, removeContainer } from "./containers.js";
 
-describe("removeOlderReplicas", () => {
+describe("the host's Slipway containers", () => {
   const docker = connect(process.env.CONTAINER_SOCKET ?? "/run/podman/podman.sock");
-  const service = `test-${randomBytes(4).toString("hex")}`;
-  const replica = { [LABELS.service]: service, [LABELS.replica]: "0" };
+  const marker = `test-${randomBytes(4).toString("hex")}`;
+  const service = randomUUID();
 
   beforeAll(() => pullImage(docker, BASE_IMAGE, () => {}));
-  afterAll(() => removeContainersWithLabel(`${LABELS.service}=${service}`));
+  afterAll(() => removeContainersWithLabel(`test.marker=${marker}`));
 
-  const containerOf = async (sequence: string | undefined) => {
-    const labels = { ...replica, ...(sequence === undefined ? {} : { [LABELS.sequence]: sequence }) };
-    const container = await docker.createContainer({ Image: BASE_IMAGE, Cmd: ["sleep", "600"], Labels: labels });
-    return container.id;
-  };
-  const remaining = async () =>
-    (await docker.listContainers({ all: true, filters: { label: [`${LABELS.service}=${service}`] } }))
-      .map((c) => c.Labels[LABELS.sequence] ?? "none")
-      .sort();
+  const create = (labels: Record<string, string>) =>
+    docker
+      .createContainer({ Image: BASE_IMAGE, Cmd: ["sleep", "600"], Labels: { "test.marker": marker, ...labels } })
+      .then((c) => c.id);
 
-  it("removes the replica's containers of older deployments, and never those of this one or a newer one", async () => {
-    const unnumbered = await containerOf(undefined);
-    const older = await containerOf("1");
-    await containerOf("2");
-    await containerOf("3");
-    // Another replica's older container is not this replica's to remove.
-    await docker.createContainer({
-      Image: BASE_IMAGE,
-      Cmd: ["sleep", "600"],
-      Labels: { [LABELS.service]: service, [LABELS.replica]: "1", [LABELS.sequence]: "1" },
+  it("lists each replica's container with its deployment, and nothing Slipway did not start", async () => {
+    const deployment = randomUUID();
+    const replica = await create({
+      [LABELS.managed]: "true",
+      [LABELS.service]: service,
+      [LABELS.deployment]: deployment,
+      [LABELS.replica]: "2",
+      [LABELS.sequence]: "7",
     });
+    // Someone else's container with a look-alike label, and one with Slipway's mark but no replica.
+    const foreign = await create({ [LABELS.service]: service });
+    const broken = await create({ [LABELS.managed]: "true", [LABELS.service]: service });
 
-    // Deployment 2 finishes after deployment 3 already runs: only 1 and the unnumbered one go.
-    const removed = await removeOlderReplicas(docker, replica, 2, 0);
-    expect(removed.sort()).toEqual([unnumbered, older].sort());
-    expect(await remaining()).toEqual(["1", "2", "3"]);
+    const listed = (await listManagedContainers(docker)).filter((c) => c.serviceId === service);
+    expect(listed).toEqual([
+      { id: replica, serviceId: service, deploymentId: deployment, replicaIndex: 2, sequence: 7, running: false },
+    ]);
+    expect(listed.map((c) => c.id)).not.toContain(foreign);
+    expect(listed.map((c) => c.id)).not.toContain(broken);
+  });
+
+  it("removes a running container, and removing one already gone is not an error", async () => {
+    const id = await create({});
+    await docker.getContainer(id).start();
+    await removeContainer(docker, id, 0);
+    await expect(docker.getContainer(id).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    await removeContainer(docker, id, 0);
   });
 });

@@ -76,6 +76,8 @@ export async function startReplica(
     HostConfig: {
       PortBindings: { [portKey]: [{ HostIp: spec.publishHost, HostPort: "" }] },
       RestartPolicy: { Name: "unless-stopped" },
+      // An init as PID 1 (catatonit) passes SIGTERM on to the app, so a stop rarely waits out its grace.
+      Init: true,
     },
   });
   try {
@@ -114,28 +116,44 @@ export async function isRunning(docker: Docker, id: string): Promise<boolean> {
   return info.State.Running === true;
 }
 
-/**
- * Stops (with a grace period) and removes the containers matching all the given labels that belong
- * to deployments strictly older than `sequence`: never a newer deployment's, even when this one
- * finishes late. (Containers from before deployments were numbered count as the oldest.)
- */
-export async function removeOlderReplicas(
-  docker: Docker,
-  labels: Record<string, string>,
-  sequence: number,
-  stopSeconds: number,
-): Promise<string[]> {
-  const containers = await docker.listContainers({
-    all: true,
-    filters: { label: Object.entries(labels).map(([key, value]) => `${key}=${value}`) },
+/** A container Slipway started for a replica, as its labels describe it. */
+export interface ManagedContainer {
+  id: string;
+  serviceId: string;
+  deploymentId: string;
+  replicaIndex: number;
+  /** 0 for containers from before deployments were numbered. */
+  sequence: number;
+  running: boolean;
+}
+
+/** Every container on this host carrying Slipway's replica labels; nothing else is ever listed. */
+export async function listManagedContainers(docker: Docker): Promise<ManagedContainer[]> {
+  const containers = await docker.listContainers({ all: true, filters: { label: [`${LABELS.managed}=true`] } });
+  return containers.flatMap((c) => {
+    const labels = c.Labels ?? {};
+    const serviceId = labels[LABELS.service];
+    const deploymentId = labels[LABELS.deployment];
+    const replicaIndex = Number(labels[LABELS.replica]);
+    if (!serviceId || !deploymentId || !Number.isInteger(replicaIndex)) return [];
+    return [
+      {
+        id: c.Id,
+        serviceId,
+        deploymentId,
+        replicaIndex,
+        sequence: Number(labels[LABELS.sequence] ?? 0) || 0,
+        running: c.State === "running",
+      },
+    ];
   });
-  const removed: string[] = [];
-  for (const c of containers) {
-    if (Number(c.Labels?.[LABELS.sequence] ?? 0) >= sequence) continue;
-    const container = docker.getContainer(c.Id);
-    await container.stop({ t: stopSeconds }).catch(() => {});
-    await container.remove({ force: true }).catch(() => {});
-    removed.push(c.Id);
-  }
-  return removed;
+}
+
+/** Stops a container (SIGTERM to its init, SIGKILL after `stopSeconds`) and removes it. */
+export async function removeContainer(docker: Docker, id: string, stopSeconds: number): Promise<void> {
+  const container = docker.getContainer(id);
+  await container.stop({ t: stopSeconds }).catch(() => {}); // already stopped, or gone
+  await container.remove({ force: true }).catch((error: { statusCode?: number }) => {
+    if (error.statusCode !== 404) throw error;
+  });
 }

@@ -1,40 +1,74 @@
-// Waits for a freshly started replica to answer HTTP on its published port.
+// Decides whether a freshly started replica is healthy, the way the service's health check says:
+// an HTTP GET of a path (200–399) or a TCP connection, every `interval`, each probe given `timeout`.
+// Failures during the start period do not count (an app may take a while to listen); after it,
+// `retries` failures in a row make the replica unhealthy. A container that exits is unhealthy at once.
 import { request } from "node:http";
+import { connect } from "node:net";
+import type { HealthCheck } from "@slipway/proto";
 import { delay } from "../channel/backoff.js";
 
-/** Resolves once GET / answers with any status below 500; rejects after `timeoutMs` or on `isDead()`. */
-export async function waitUntilAnswering(
-  host: string,
-  port: number,
-  options: { timeoutMs: number; signal: AbortSignal; isDead: () => Promise<boolean> },
-): Promise<void> {
-  const deadline = Date.now() + options.timeoutMs;
-  let lastProblem = "no answer yet";
-  while (Date.now() < deadline) {
-    if (options.signal.aborted) throw new Error("stopped while waiting for the replica to answer");
-    try {
-      const statusCode = await probe(host, port);
-      if (statusCode < 500) return;
-      lastProblem = `it answered ${statusCode}`;
-    } catch (error) {
-      lastProblem = (error as Error).message;
-    }
-    if (await options.isDead()) throw new Error("the container exited before it answered");
-    await delay(250, options.signal);
-  }
-  throw new Error(
-    `the replica did not answer on port ${port} within ${Math.round(options.timeoutMs / 1000)} s (${lastProblem})`,
-  );
+export class Unhealthy extends Error {
+  override name = "Unhealthy";
 }
 
-function probe(host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host, port, path: "/", method: "GET", timeout: 2000 }, (res) => {
+/** Resolves once a probe succeeds; rejects with an Unhealthy saying why, or when `signal` aborts. */
+export async function waitUntilHealthy(
+  host: string,
+  port: number,
+  check: HealthCheck,
+  options: { signal: AbortSignal; isDead: () => Promise<boolean> },
+): Promise<void> {
+  const interval = Math.max(check.intervalMs, 50);
+  const timeout = Math.max(check.timeoutMs, 50);
+  const retries = Math.max(check.retries, 1);
+  const startPeriodEnds = Date.now() + check.startPeriodMs;
+  const what = check.probe?.$case === "tcp" ? `TCP port ${port}` : `GET ${httpPath(check)} on port ${port}`;
+  let failuresInARow = 0;
+  for (;;) {
+    if (options.signal.aborted) throw new Unhealthy("stopped while waiting for the replica to become healthy");
+    const problem = await probe(host, port, check, timeout);
+    if (problem === undefined) return;
+    if (await options.isDead()) throw new Unhealthy(`the container exited before it became healthy (${problem})`);
+    if (Date.now() >= startPeriodEnds && ++failuresInARow >= retries) {
+      throw new Unhealthy(`the health check failed ${failuresInARow} time(s) in a row: ${what}: ${problem}`);
+    }
+    await delay(interval, options.signal).catch(() => {});
+  }
+}
+
+const httpPath = (check: HealthCheck) => (check.probe?.$case === "httpPath" ? check.probe.value || "/" : "/");
+
+/** undefined when healthy, otherwise what went wrong. */
+function probe(host: string, port: number, check: HealthCheck, timeoutMs: number): Promise<string | undefined> {
+  return check.probe?.$case === "tcp"
+    ? probeTcp(host, port, timeoutMs)
+    : probeHttp(host, port, httpPath(check), timeoutMs);
+}
+
+function probeHttp(host: string, port: number, path: string, timeoutMs: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = request({ host, port, path, method: "GET", timeout: timeoutMs, agent: false }, (res) => {
       res.resume();
-      resolve(res.statusCode ?? 0);
+      const status = res.statusCode ?? 0;
+      resolve(status >= 200 && status < 400 ? undefined : `it answered ${status}`);
     });
-    req.on("timeout", () => req.destroy(new Error("timed out")));
-    req.on("error", reject);
+    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on("error", (error) => resolve(error.message));
     req.end();
+  });
+}
+
+function probeTcp(host: string, port: number, timeoutMs: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: timeoutMs });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(undefined);
+    });
+    socket.once("timeout", () => {
+      socket.destroy();
+      resolve(`no connection within ${timeoutMs} ms`);
+    });
+    socket.once("error", (error) => resolve(error.message));
   });
 }

@@ -20,6 +20,7 @@ export class RpcError extends Error implements Partial<ServiceError> {
 
 export const unauthenticated = (why: string) => new RpcError(status.UNAUTHENTICATED, why);
 export const invalidArgument = (why: string) => new RpcError(status.INVALID_ARGUMENT, why);
+export const permissionDenied = (why: string) => new RpcError(status.PERMISSION_DENIED, why);
 
 const CODES: Record<Problem, status> = {
   invalid: status.INVALID_ARGUMENT,

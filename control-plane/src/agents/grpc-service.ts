@@ -26,7 +26,8 @@ import type { GitHubApi } from "../github/github-api.js";
 import { enrolAgent, renewAgentCertificate, type AuthenticatedAgent } from "./enrolment.js";
 import type { CertificateAuthority } from "../pki/certificate-authority.js";
 import type { AgentAuthenticator } from "./agent-authenticator.js";
-import { RpcError, invalidArgument, rpcErrorFor, unauthenticated } from "./grpc-errors.js";
+import { RpcError, invalidArgument, permissionDenied, rpcErrorFor, unauthenticated } from "./grpc-errors.js";
+import { containersToRemove } from "../deployments/replica-inventory.js";
 import { callerAgentId } from "./peer-identity.js";
 import { UUID_PATTERN, sanitizeText } from "../patterns.js";
 import type { Metrics } from "../metrics/metrics.js";
@@ -281,6 +282,18 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
       );
       log.debug({ kind: ref.kind, workId: row.id, status: row.status }, "work finished");
       return {};
+    }),
+
+    reportContainers: unary("ReportContainers", async (request, agent) => {
+      if (!agent.capabilities.includes("deploy"))
+        throw permissionDenied("only an agent that deploys reports containers");
+      if (request.containers.length > 10_000) throw invalidArgument("at most 10000 containers per report");
+      const containers = request.containers.map((c) => {
+        if (!c.containerId || c.containerId.length > 128 || !UUID.test(c.deploymentId))
+          throw invalidArgument("each container needs its id and the deployment id it was started for");
+        return { containerId: c.containerId, deploymentId: c.deploymentId, replicaIndex: c.replicaIndex };
+      });
+      return { removeContainerIds: await containersToRemove(db, agent.id, containers) };
     }),
 
     release: unary("Release", async (request, agent) => {

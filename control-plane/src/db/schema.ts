@@ -1,6 +1,7 @@
 // Kysely's view of the tables in migrations/. Keep in step with the SQL by hand: a column named
 // here that the SQL lacks fails the first query that reads it.
 import type { ColumnType, Generated, Selectable } from "kysely";
+import type { HealthCheckSettings } from "../deployments/health-check.js";
 
 type CreatedAt = ColumnType<Date, never, never>;
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -138,6 +139,16 @@ export interface ServicesTable {
   build_tags: Generated<boolean>;
   build_agent_labels: ColumnType<Record<string, string>, string | undefined, string>;
   deploy_agent_labels: ColumnType<Record<string, string>, string | undefined, string>;
+  /** Its generated host name is `<ingress_label>.<base domain>` (ingress/addresses.ts). */
+  ingress_label: string;
+  health_check: ColumnType<Partial<HealthCheckSettings>, string | undefined, string>;
+  drain_seconds: Generated<number>;
+  created_at: CreatedAt;
+}
+
+export interface ServiceDomainsTable {
+  host: string;
+  service_id: string;
   created_at: CreatedAt;
 }
 
@@ -158,6 +169,8 @@ export interface AgentsTable {
   revoked_at: Timestamp | null;
   drained_at: Timestamp | null;
   last_seen_at: Timestamp | null;
+  /** When it last reported its Slipway containers (deploy agents do, every few seconds). */
+  inventory_at: Timestamp | null;
   created_at: CreatedAt;
 }
 
@@ -256,6 +269,9 @@ export interface DeployWorkItemsTable {
   container_id: string | null;
   endpoint_host: string | null;
   endpoint_port: number | null;
+  /** When every ingress confirmed a route without it: its drain period counts from here. */
+  unrouted_at: Timestamp | null;
+  max_attempts: Generated<number>;
   created_at: CreatedAt;
   started_at: Timestamp | null;
   finished_at: Timestamp | null;
@@ -277,6 +293,7 @@ export interface Database {
   audit_log: AuditLogTable;
   projects: ProjectsTable;
   services: ServicesTable;
+  service_domains: ServiceDomainsTable;
   agents: AgentsTable;
   certificate_authority: CertificateAuthorityTable;
   webhook_deliveries: WebhookDeliveriesTable;

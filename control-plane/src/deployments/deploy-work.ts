@@ -1,13 +1,15 @@
 // Replicas of a deployment as a kind of leased work (work/kind.ts): one item per replica, taken by
-// an agent that deploys. An item its agent gave up becomes `lost`, never re-run: a container may or
-// may not be running for it, so it is left for reconciliation. When a deployment's last item ends,
-// the deployment ends too.
+// an agent that deploys. An item its agent gave up (lease expired, agent stopped) is started again,
+// by another agent when its host is gone; a container it may have left behind is removed when that
+// host reports its containers (replica-inventory.ts). When a deployment's last item ends, the
+// deployment ends too.
 import { sql, type Transaction } from "kysely";
 import type { DeploySpec } from "@slipway/proto";
 import type { Database, DeployItemStatus, DeployWorkItem } from "../db/schema.js";
 import { invalid } from "../errors.js";
 import type { WorkEnding, WorkKind, WorkReport, WorkTable } from "../work/kind.js";
 import { moveWork } from "../work/sql/move.js";
+import { healthCheckMessage, type HealthCheckSettings } from "./health-check.js";
 
 const LEASED_DEPLOY_ITEM_STATUSES = ["claimed", "pulling", "starting"] as const satisfies DeployItemStatus[];
 
@@ -27,13 +29,14 @@ export const DEPLOY_TABLE: WorkTable = {
               WHERE d.finished_at IS NULL`,
   },
   cancellable: false,
-  requeue: false,
+  requeue: true,
   givenUpStatus: "lost",
   onClaim: sql`UPDATE deployments d SET status = 'in_progress'
                FROM claimed WHERE d.id = claimed.deployment_id AND d.status = 'pending'`,
   details: (item) => sql`(
     SELECT json_build_object('projectId', s.project_id, 'serviceId', s.id, 'imageRef', d.image_ref,
-                             'containerPort', s.container_port, 'sequence', d.sequence)
+                             'containerPort', s.container_port, 'sequence', d.sequence,
+                             'healthCheck', s.health_check)
     FROM deployments d JOIN services s ON s.id = d.service_id WHERE d.id = ${item}.deployment_id)`,
 };
 
@@ -43,6 +46,7 @@ interface DeployDetails {
   imageRef: string;
   containerPort: number;
   sequence: number;
+  healthCheck: Partial<HealthCheckSettings>;
 }
 
 interface DeployResult {
@@ -56,7 +60,7 @@ export function deployWork(): WorkKind<DeployWorkItem, DeploySpec> {
     ...DEPLOY_TABLE,
     capability: "deploy",
     spec(item, details): DeploySpec {
-      const { projectId, serviceId, imageRef, containerPort, sequence } = details as DeployDetails;
+      const { projectId, serviceId, imageRef, containerPort, sequence, healthCheck } = details as DeployDetails;
       return {
         projectId,
         serviceId,
@@ -66,6 +70,7 @@ export function deployWork(): WorkKind<DeployWorkItem, DeploySpec> {
         containerPort,
         env: { PORT: String(containerPort) },
         deploymentSequence: sequence,
+        healthCheck: healthCheckMessage(healthCheck),
       };
     },
     ending(report: WorkReport): WorkEnding {
@@ -86,7 +91,7 @@ export function deployWork(): WorkKind<DeployWorkItem, DeploySpec> {
         return {
           status: "running",
           reason: null,
-          set: { container_id: containerId, endpoint_host: host, endpoint_port: port },
+          set: { container_id: containerId, endpoint_host: host, endpoint_port: port, unrouted_at: null },
         };
       }
       return { status: report.outcome === "failed" ? "failed" : "cancelled", reason: report.error };

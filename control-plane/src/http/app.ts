@@ -28,6 +28,7 @@ import { projectRoutes } from "../projects/routes.js";
 import { installErrorHandler } from "./error-handler.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { healthRoutes } from "./health-routes.js";
+import { IngressAddresses } from "../ingress/addresses.js";
 
 export const WEB_ROOT = fileURLToPath(new URL("../../../web/public/", import.meta.url));
 
@@ -43,6 +44,8 @@ export interface AppDeps {
   github: { store: GitHubAppStore; api: GitHubApi };
   /** Called when an agent is revoked, drained or undrained through this control plane. */
   onAgentChanged?: (agentId: string) => void;
+  /** Where services are reached (their `url`); plain http://<label>.localhost when not given. */
+  ingressAddresses?: IngressAddresses;
 }
 
 export async function buildApp({
@@ -53,6 +56,7 @@ export async function buildApp({
   logFollowers,
   metrics,
   onAgentChanged,
+  ingressAddresses = new IngressAddresses({ baseDomain: "localhost", listen: ":80", https: false }),
 }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     // Live log streams stay open; closing the server must not wait for their clients.
@@ -90,7 +94,12 @@ export async function buildApp({
     async (api) => {
       await api.register(requireAuthentication, { bootstrapToken: config.SLIPWAY_BOOTSTRAP_TOKEN, db });
       api.get("/docs/json", { schema: { hide: true } }, async () => app.swagger());
-      await api.register(projectRoutes, { db, githubApi: github.api, githubWebUrl: config.GITHUB_WEB_URL });
+      await api.register(projectRoutes, {
+        db,
+        githubApi: github.api,
+        githubWebUrl: config.GITHUB_WEB_URL,
+        addresses: ingressAddresses,
+      });
       await api.register(buildRoutes, { db, metrics });
       await api.register(logStreamRoutes, { db, followers: logFollowers ?? new LogFollowers() });
       await api.register(deploymentRoutes, { db });

@@ -6,6 +6,9 @@ import { audit } from "../audit/audit-log.js";
 import { conflict, isUniqueViolation, notFound } from "../errors.js";
 import { notifyWork } from "../work/sql/notify.js";
 import { REPOSITORY_STATE_COLUMNS, repositoryProblem } from "../github/repository-state.js";
+import type { HealthCheckSettings } from "../deployments/health-check.js";
+import type { IngressAddresses } from "../ingress/addresses.js";
+import { freeIngressLabel, replaceDomains } from "../ingress/service-ingress.js";
 
 export async function createProject(db: Db, actor: Actor, name: string): Promise<Project> {
   try {
@@ -51,10 +54,19 @@ export interface NewServiceInput {
   replicas?: number | undefined;
   buildAgentLabels?: Record<string, string> | undefined;
   deployAgentLabels?: Record<string, string> | undefined;
+  healthCheck?: HealthCheckSettings | undefined;
+  drainSeconds?: number | undefined;
+  domains?: string[] | undefined;
 }
 
-export async function createService(db: Db, actor: Actor, projectId: string, input: NewServiceInput): Promise<Service> {
-  await getProject(db, actor.orgId, projectId);
+export async function createService(
+  db: Db,
+  actor: Actor,
+  addresses: IngressAddresses,
+  projectId: string,
+  input: NewServiceInput,
+): Promise<Service> {
+  const project = await getProject(db, actor.orgId, projectId);
   try {
     return await db.transaction().execute(async (trx) => {
       const service = await trx
@@ -72,9 +84,13 @@ export async function createService(db: Db, actor: Actor, projectId: string, inp
           replicas: input.replicas ?? 1,
           build_agent_labels: JSON.stringify(input.buildAgentLabels ?? {}),
           deploy_agent_labels: JSON.stringify(input.deployAgentLabels ?? {}),
+          ingress_label: await freeIngressLabel(trx, input.name, project.name),
+          ...(input.healthCheck !== undefined && { health_check: JSON.stringify(input.healthCheck) }),
+          ...(input.drainSeconds !== undefined && { drain_seconds: input.drainSeconds }),
         })
         .returningAll()
         .executeTakeFirstOrThrow();
+      if (input.domains) await replaceDomains(trx, addresses, service.id, input.domains);
       await audit(trx, actor, "service.create", `service:${service.id}`, { projectId, name: input.name });
       return service;
     });
@@ -103,6 +119,9 @@ export interface ServiceChanges {
   replicas?: number | undefined;
   buildAgentLabels?: Record<string, string> | undefined;
   deployAgentLabels?: Record<string, string> | undefined;
+  healthCheck?: HealthCheckSettings | undefined;
+  drainSeconds?: number | undefined;
+  domains?: string[] | undefined;
 }
 
 /**
@@ -112,26 +131,42 @@ export interface ServiceChanges {
 export async function updateService(
   db: Db,
   actor: Actor,
+  addresses: IngressAddresses,
   serviceId: string,
   changes: ServiceChanges,
 ): Promise<Service> {
   return db.transaction().execute(async (trx) => {
-    const service = await trx
-      .updateTable("services")
-      .set({
-        ...(changes.watchPaths !== undefined && { watch_paths: changes.watchPaths }),
-        ...(changes.buildTags !== undefined && { build_tags: changes.buildTags }),
-        ...(changes.replicas !== undefined && { replicas: changes.replicas }),
-        ...(changes.buildAgentLabels !== undefined && { build_agent_labels: JSON.stringify(changes.buildAgentLabels) }),
-        ...(changes.deployAgentLabels !== undefined && {
-          deploy_agent_labels: JSON.stringify(changes.deployAgentLabels),
-        }),
-      })
-      .where("id", "=", serviceId)
-      .where("project_id", "in", (eb) => eb.selectFrom("projects").select("id").where("org_id", "=", actor.orgId))
-      .returningAll()
-      .executeTakeFirst();
+    const values = {
+      ...(changes.watchPaths !== undefined && { watch_paths: changes.watchPaths }),
+      ...(changes.buildTags !== undefined && { build_tags: changes.buildTags }),
+      ...(changes.replicas !== undefined && { replicas: changes.replicas }),
+      ...(changes.buildAgentLabels !== undefined && { build_agent_labels: JSON.stringify(changes.buildAgentLabels) }),
+      ...(changes.deployAgentLabels !== undefined && {
+        deploy_agent_labels: JSON.stringify(changes.deployAgentLabels),
+      }),
+      ...(changes.healthCheck !== undefined && { health_check: JSON.stringify(changes.healthCheck) }),
+      ...(changes.drainSeconds !== undefined && { drain_seconds: changes.drainSeconds }),
+    };
+    const ofOrg = trx.selectFrom("projects").select("id").where("org_id", "=", actor.orgId);
+    // Only domains changing leaves no column to set: the row is then read (and locked) as it is.
+    const service =
+      Object.keys(values).length > 0
+        ? await trx
+            .updateTable("services")
+            .set(values)
+            .where("id", "=", serviceId)
+            .where("project_id", "in", ofOrg)
+            .returningAll()
+            .executeTakeFirst()
+        : await trx
+            .selectFrom("services")
+            .selectAll()
+            .where("id", "=", serviceId)
+            .where("project_id", "in", ofOrg)
+            .forUpdate()
+            .executeTakeFirst();
     if (!service) throw notFound(`service ${serviceId}`);
+    if (changes.domains !== undefined) await replaceDomains(trx, addresses, service.id, changes.domains);
     await audit(trx, actor, "service.update", `service:${service.id}`, { ...changes });
     if (changes.buildAgentLabels !== undefined) await notifyWork(trx, "build");
     if (changes.deployAgentLabels !== undefined) await notifyWork(trx, "deploy");

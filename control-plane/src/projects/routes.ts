@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Type } from "typebox";
+import { Type, type Static } from "typebox";
 import type { Db } from "../db/database.js";
 import type { Service } from "../db/schema.js";
 import type { GitHubApi } from "../github/github-api.js";
@@ -15,6 +15,8 @@ import {
   type RepositoryStatus,
 } from "./project-repository.js";
 import { resolveRepositorySource } from "./repository-source.js";
+import type { IngressAddresses } from "../ingress/addresses.js";
+import { domainsOf } from "../ingress/service-ingress.js";
 import {
   ProjectBody,
   ProjectView,
@@ -26,18 +28,28 @@ import {
   serviceView,
 } from "./schemas.js";
 
-export const projectRoutes: FastifyPluginAsyncTypebox<{ db: Db; githubApi: GitHubApi; githubWebUrl: string }> = async (
-  app,
-  { db, githubApi, githubWebUrl },
-) => {
+export const projectRoutes: FastifyPluginAsyncTypebox<{
+  db: Db;
+  githubApi: GitHubApi;
+  githubWebUrl: string;
+  addresses: IngressAddresses;
+}> = async (app, { db, githubApi, githubWebUrl, addresses }) => {
   const shown = (status: RepositoryStatus | undefined) =>
     status ? { fullName: status.fullName, installationId: status.installationId, problem: status.problem } : null;
   const views = async (services: Service[]) => {
     const statuses = await repositoryStatuses(db, services);
-    return services.map((s) => serviceView(s, shown(statuses.get(s.id))));
+    const domains = await domainsOf(
+      db,
+      services.map((s) => s.id),
+    );
+    return services.map((s) =>
+      serviceView(s, shown(statuses.get(s.id)), {
+        url: addresses.urlOf(s.ingress_label),
+        domains: domains.get(s.id) ?? [],
+      }),
+    );
   };
-  const viewOf = async (service: Service) =>
-    serviceView(service, shown((await repositoryStatuses(db, [service])).get(service.id)));
+  const viewOf = async (service: Service) => (await views([service]))[0] as Static<typeof ServiceView>;
 
   app.post(
     "/projects",
@@ -67,7 +79,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ db: Db; githubApi: GitHu
       const source = await resolveRepositorySource(db, githubApi, githubWebUrl, actor, body);
       const branch = body.branch ?? source.defaultBranch;
       if (!branch) throw badRequest("branch is required for a plain git URL");
-      const service = await createService(db, actor, request.params.projectId, {
+      const service = await createService(db, actor, addresses, request.params.projectId, {
         ...body,
         gitUrl: source.gitUrl,
         githubRepoId: source.githubRepoId,
@@ -105,6 +117,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ db: Db; githubApi: GitHu
         response: { 200: ServiceView },
       },
     },
-    async (request) => viewOf(await updateService(db, request.actor, request.params.serviceId, request.body)),
+    async (request) =>
+      viewOf(await updateService(db, request.actor, addresses, request.params.serviceId, request.body)),
   );
 };

@@ -1,6 +1,7 @@
 import { Type, type Static } from "typebox";
 import type { Project, Service } from "../db/schema.js";
 import { AgentLabels } from "../agents/agent-labels.js";
+import { completeHealthCheck, HealthCheckSettings } from "../deployments/health-check.js";
 import { BRANCH_PATTERN, GIT_URL_PATTERN, NAME_PATTERN, REPO_PATH_PATTERN, UUID_PATTERN } from "../patterns.js";
 
 export const Uuid = Type.String({ pattern: UUID_PATTERN });
@@ -20,6 +21,25 @@ export const ProjectView = Type.Object({
 const AgentRequirements = {
   buildAgentLabels: Type.Optional(AgentLabels),
   deployAgentLabels: Type.Optional(AgentLabels),
+};
+
+/** How a new version rolls out, and where users reach the service besides its generated name. */
+const RolloutSettings = {
+  healthCheck: Type.Optional(HealthCheckSettings),
+  /** How long a replica taken out of the route keeps running, for requests it is still serving. */
+  drainSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600 })),
+  /** Custom domains (Caddy obtains certificates for public names when HTTPS is on). */
+  domains: Type.Optional(
+    Type.Array(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        pattern:
+          "^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\\.)+[a-zA-Z][a-zA-Z0-9-]{0,61}[a-zA-Z0-9]$",
+      }),
+      { maxItems: 20 },
+    ),
+  ),
 };
 
 /**
@@ -45,6 +65,7 @@ export const ServiceBody = Type.Object(
     containerPort: Type.Integer({ minimum: 1, maximum: 65535 }),
     replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
     ...AgentRequirements,
+    ...RolloutSettings,
   },
   { additionalProperties: false },
 );
@@ -57,6 +78,7 @@ export const ServicePatch = Type.Object(
     buildTags: ServiceBody.properties.buildTags,
     replicas: ServiceBody.properties.replicas,
     ...AgentRequirements,
+    ...RolloutSettings,
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -88,6 +110,11 @@ export const ServiceView = Type.Object({
   buildAgentLabels: AgentLabels,
   deployAgentLabels: AgentLabels,
   repository: RepositoryStatusView,
+  /** Where users reach the service; the same across deploys. */
+  url: Type.String(),
+  domains: Type.Array(Type.String()),
+  healthCheck: Type.Required(HealthCheckSettings),
+  drainSeconds: Type.Integer(),
   createdAt: Type.String({ format: "date-time" }),
 });
 
@@ -99,7 +126,8 @@ export const projectView = (p: Project): Static<typeof ProjectView> => ({
 
 export const serviceView = (
   s: Service,
-  repository: Static<typeof RepositoryStatusView> = null,
+  repository: Static<typeof RepositoryStatusView>,
+  ingress: { url: string; domains: string[] },
 ): Static<typeof ServiceView> => ({
   id: s.id,
   projectId: s.project_id,
@@ -116,5 +144,9 @@ export const serviceView = (
   buildAgentLabels: s.build_agent_labels,
   deployAgentLabels: s.deploy_agent_labels,
   repository,
+  url: ingress.url,
+  domains: ingress.domains,
+  healthCheck: completeHealthCheck(s.health_check),
+  drainSeconds: s.drain_seconds,
   createdAt: s.created_at.toISOString(),
 });

@@ -1,6 +1,7 @@
 // Periodically gives back work whose lease nobody renews, so no work can stay in a running state
 // forever (work-queue.ts#reap: re-queued, or ended when it cannot run again).
 import type { FastifyBaseLogger } from "fastify";
+import { every } from "../jobs/periodic.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { WorkQueue } from "./work-queue.js";
 
@@ -11,19 +12,14 @@ export function startReaper(
   intervalSeconds: number,
   metrics: Metrics,
 ): () => Promise<void> {
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = work.reap().then(
-      (reaped) => {
-        if (reaped.length > 0) log.warn({ reaped }, "reaped expired leases");
-        for (const { kind, outcome, count } of reaped) metrics.leaseExpiries.inc({ kind, outcome }, count);
-      },
-      (error: unknown) => log.error({ err: error }, "reaper failed; will retry"),
-    );
-  }, intervalSeconds * 1000);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+  return every(
+    intervalSeconds,
+    async () => {
+      const reaped = await work.reap();
+      if (reaped.length > 0) log.warn({ reaped }, "reaped expired leases");
+      for (const { kind, outcome, count } of reaped) metrics.leaseExpiries.inc({ kind, outcome }, count);
+    },
+    log,
+    "reaper",
+  );
 }
