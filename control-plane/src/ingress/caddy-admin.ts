@@ -24,6 +24,9 @@ export function parseAdminAddress(address: string): Target {
   return { host: url.hostname, port: Number(url.port || 80) };
 }
 
+const isMissingPath = (error: unknown) =>
+  error instanceof CaddyAdminError && /invalid traversal path/.test(error.message);
+
 export class CaddyAdmin {
   private readonly target: Target;
 
@@ -31,9 +34,17 @@ export class CaddyAdmin {
     this.target = parseAdminAddress(address);
   }
 
+  /** Resolves when the admin API answers. */
+  async ping(): Promise<void> {
+    await this.call("GET", "/config/");
+  }
+
   /** Makes Slipway's server what `server` says; does nothing when it already is. */
   async apply(server: Record<string, unknown>): Promise<"changed" | "unchanged"> {
-    const current = await this.call("GET", `/config/apps/http/servers/${SLIPWAY_SERVER}`);
+    const current = await this.call("GET", `/config/apps/http/servers/${SLIPWAY_SERVER}`).catch((error: unknown) => {
+      if (isMissingPath(error)) return null; // a fresh Caddy: no http app yet
+      throw error;
+    });
     if (isDeepStrictEqual(current, server)) return "unchanged";
     // POST sets the object at a path whose parent exists; on a fresh Caddy the parents are missing,
     // so the nearest existing ancestor gets the nested value.
@@ -44,8 +55,7 @@ export class CaddyAdmin {
         await this.call("POST", `/config/${path.slice(0, depth).join("/")}`, value);
         return "changed";
       } catch (error) {
-        if (!(error instanceof CaddyAdminError && /invalid traversal path/.test(error.message)) || depth === 1)
-          throw error;
+        if (!isMissingPath(error) || depth === 1) throw error;
       }
     }
     throw new CaddyAdminError("unreachable");
