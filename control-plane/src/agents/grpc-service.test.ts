@@ -714,7 +714,8 @@ describe("agent channel (server side)", () => {
     ]);
     expect(await buildRow(running.id)).toMatchObject({ status: "pending", attempt: 1, claimed_by: null });
 
-    // A replica item starts over too (the agent adopts its container); a spent one becomes lost.
+    // A replica item starts over too (the agent adopts its container); a spent one goes back to the
+    // queue, for this agent or another, like a build: a service must not stay a replica short.
     const ref = await claimOnly(running.id);
     await complete({
       work: ref,
@@ -731,12 +732,13 @@ describe("agent channel (server side)", () => {
     expect(resumedItem).toMatchObject({ id: itemRef.id, attempt: itemRef.attempt });
     const spent = await resume([resumedItem], "restart-4");
     expect(spent.verdicts[0]?.verdict).toBe(Verdict.VERDICT_LOST);
+    expect(spent.verdicts[0]?.reason).toBe("the agent restarted again while running it; it was given back");
     const itemRow = await database.db
       .selectFrom("deploy_work_items")
-      .select(["status", "status_reason"])
+      .select(["status", "claimed_by"])
       .where("id", "=", itemRef.id)
       .executeTakeFirstOrThrow();
-    expect(itemRow).toEqual({ status: "lost", status_reason: "the agent restarted again while running it" });
+    expect(itemRow).toEqual({ status: "pending", claimed_by: null });
     // Leave nothing claimable behind for the next tests.
     for (;;) {
       const { work } = await claim();
