@@ -563,8 +563,8 @@ async function main(): Promise<void> {
     const ca = await loadAgentCa(caDb, SECRET_KEY);
     const { rows } = await db.query<{ id: string }>(
       `WITH p AS (INSERT INTO projects (org_id, name) VALUES ($1, 'bench') RETURNING id)
-       INSERT INTO services (project_id, name, git_url, branch, container_port)
-       SELECT id, 'bench', 'https://example.invalid/bench.git', 'main', 8080 FROM p RETURNING id`,
+       INSERT INTO services (project_id, name, git_url, branch, container_port, ingress_label)
+       SELECT id, 'bench', 'https://example.invalid/bench.git', 'main', 8080, 'bench' FROM p RETURNING id`,
       [ORG],
     );
     const serviceId = rows[0]!.id;
