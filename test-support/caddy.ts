@@ -4,10 +4,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { request, type Agent } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CaddyAdmin } from "../control-plane/src/ingress/caddy-admin.js";
+import { freePort } from "./host.js";
 
 export interface TestCaddy {
   /** For INGRESS_CADDY_ADMIN. */
@@ -16,18 +16,6 @@ export interface TestCaddy {
   listen: string;
   port: number;
   stop(): Promise<void>;
-}
-
-/** A port nothing listens on right now (Caddy takes it once the control plane configures it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startCaddy(): Promise<TestCaddy> {
@@ -56,6 +44,7 @@ export async function startCaddy(): Promise<TestCaddy> {
     };
     attempt();
   });
+  // Nothing listens there until the control plane configures Caddy.
   const port = await freePort();
   return {
     adminAddress,

@@ -79,10 +79,13 @@ export class AgentRunner {
     const poll = setInterval(() => this.poke(), this.config.POLL_SECONDS * 1000);
     const renewing = keepCertificateFresh(this.identity, this.channel, this.config.SLIPWAY_STATE_DIR, this.log, signal);
     const reconciling = this.config.SLIPWAY_WORK_KINDS.includes("deploy")
-      ? new ContainerReconciler(this.docker, this.channel, this.config.KILL_GRACE_SECONDS, this.log).run(
-          this.config.INVENTORY_SECONDS,
-          signal,
-        )
+      ? new ContainerReconciler(
+          this.docker,
+          this.channel,
+          this.identity.agentId,
+          this.config.KILL_GRACE_SECONDS,
+          this.log,
+        ).run(this.config.INVENTORY_SECONDS, signal)
       : Promise.resolve();
     try {
       this.poke();
@@ -324,6 +327,7 @@ export class AgentRunner {
         result = await executeDeploy(ctx, work.spec.value, {
           docker: this.docker,
           publishHost: this.config.PUBLISH_HOST,
+          agentId: this.identity.agentId,
         });
       } else {
         result = { outcome: "failed", error: "this agent does not know how to run this kind of work" };

@@ -28,6 +28,7 @@ import { CertificateAuthority } from "./pki/certificate-authority.js";
 import { agentChannelCredentials } from "./pki/server-credentials.js";
 import { IngressAddresses } from "./ingress/addresses.js";
 import { IngressSync } from "./ingress/ingress-sync.js";
+import { UpstreamResolver } from "./ingress/upstream-resolver.js";
 import { replaceReplicasOfSilentAgents } from "./deployments/replica-inventory.js";
 import { every } from "./jobs/periodic.js";
 
@@ -111,12 +112,25 @@ export async function startControlPlane(
   listener.on("error", (error) =>
     app.log.warn({ err: error }, "notification listener lost its connection; reconnecting"),
   );
+  const upstreamResolver =
+    config.INGRESS_CADDY_ADMIN.length > 0
+      ? new UpstreamResolver({ listen: config.INGRESS_RESOLVER_LISTEN, refreshMs: config.INGRESS_UPSTREAM_REFRESH_MS })
+      : undefined;
+  const ownResolverAddress = await upstreamResolver?.start();
   const ingress = new IngressSync(
     db,
     {
       caddyAdmins: config.INGRESS_CADDY_ADMIN,
       addresses: ingressAddresses,
       resyncSeconds: config.INGRESS_RESYNC_SECONDS,
+      resolver: upstreamResolver && {
+        instance: upstreamResolver,
+        addresses:
+          config.INGRESS_RESOLVER_ADDRESSES.length > 0
+            ? config.INGRESS_RESOLVER_ADDRESSES
+            : [ownResolverAddress as string],
+        refreshMs: config.INGRESS_UPSTREAM_REFRESH_MS,
+      },
     },
     app.log,
   );
@@ -185,6 +199,7 @@ export async function startControlPlane(
       await stopReaper();
       await stopReplicaWatch();
       await ingress.stop();
+      await upstreamResolver?.stop();
       tls.stop();
       await githubJobs.stop();
       hub.closeAll();
