@@ -60,6 +60,12 @@ describe("rollouts through the ingress", () => {
     );
     const first = await release("v1");
     expect(first.status, first.reason ?? "").toBe("succeeded");
+    // The ingress pass that routes it follows the deployment's success (woken by it).
+    await eventually(
+      () => getThroughIngress(url),
+      (answer) => answer.status === 200,
+      { timeoutMs: 10_000, what: "the first version behind the URL" },
+    );
     expect(await getThroughIngress(url)).toEqual({ status: 200, body: "v1\n" });
     // An unknown host is not some other service.
     expect((await getThroughIngress(`http://nothing-here.localhost:${stack.caddy.port}/`)).status).toBe(404);
