@@ -51,7 +51,7 @@ const ADMIN_URL =
   process.env.BENCH_DATABASE_ADMIN_URL ??
   process.env.TEST_DATABASE_ADMIN_URL ??
   "postgres://slipway:slipway@127.0.0.1:5432/postgres";
-const CONTROL_PLANE_MAIN = fileURLToPath(new URL("../../control-plane/dist/main.js", import.meta.url));
+const CONTROL_PLANE_MAIN = fileURLToPath(new URL("../../../control-plane/dist/main.js", import.meta.url));
 const TOKEN = randomBytes(32).toString("hex");
 const SECRET_KEY = randomBytes(32).toString("base64");
 const ORG = "00000000-0000-4000-8000-000000000001";

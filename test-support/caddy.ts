@@ -6,7 +6,6 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { request, type Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CaddyAdmin } from "../control-plane/src/ingress/caddy-admin.js";
 import { freePort } from "./host.js";
 
 export interface TestCaddy {
@@ -33,11 +32,10 @@ export async function startCaddy(): Promise<TestCaddy> {
   const adminAddress = `unix:${socket}`;
   // Ready when its admin API answers (Caddy logs readiness, but the API is what the control plane needs).
   await new Promise<void>((resolve, reject) => {
-    const admin = new CaddyAdmin(adminAddress);
     const started = Date.now();
     const attempt = () => {
       if (child.exitCode !== null) return reject(new Error(`caddy exited:\n${output}`));
-      admin.ping().then(resolve, () => {
+      adminAnswers(socket).then(resolve, () => {
         if (Date.now() - started > 20_000) return reject(new Error(`caddy did not start:\n${output}`));
         setTimeout(attempt, 50);
       });
@@ -60,6 +58,19 @@ export async function startCaddy(): Promise<TestCaddy> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Resolves when Caddy's admin API answers on its unix socket. */
+function adminAnswers(socketPath: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path: "/config/", headers: { host: "localhost" } }, (res) => {
+      res.resume();
+      if (res.statusCode === 200) resolve();
+      else reject(new Error(`status ${res.statusCode}`));
+    });
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 /** A request that failed on a kept-alive connection the server had closed, before any answer. */
