@@ -9,7 +9,7 @@ import { LogStream, type ContainerLogsRequest, type SendContainerLogsRequest } f
 import { BASE_IMAGE } from "../../../test-support/registry.js";
 import { removeContainersWithLabel } from "../../../test-support/containers.js";
 import { LABELS, connect, pullImage } from "../runtime/containers.js";
-import { LogDecoder, StopRequested, readContainerLogs } from "./container-logs.js";
+import { LogDecoder, StopRequested, readContainerLogs, type ReadOutcome } from "./container-logs.js";
 
 const run = promisify(execFile);
 
@@ -149,13 +149,13 @@ describe("reading a container's log from podman", () => {
 
   it("sends the last lines of both streams with their times, then an empty end", async () => {
     const { messages, lines, send } = collector();
-    let result: { error?: string } = {};
+    let result: ReadOutcome | undefined;
     // The container may not have printed all three yet: read until it has.
     for (let i = 0; i < 100 && lines().length < 3; i++) {
       messages.length = 0;
       result = await readContainerLogs(docker, request(), send, new AbortController().signal);
     }
-    expect(result).toEqual({});
+    expect(result).toEqual({ outcome: "ended", reason: "the log ended" });
     // Each stream in order; podman reads stdout and stderr through separate pipes, so how lines of the
     // two interleave is not fixed.
     expect(lines().filter((l) => l.startsWith("out:"))).toEqual(["out:line-1", "out:line-3"]);
@@ -181,7 +181,7 @@ describe("reading a container's log from podman", () => {
     // The next batch is answered with stop: the reader ends by itself, sending no end.
     stopAfter = lines().length + 1;
     await poke();
-    expect(await reading).toEqual({});
+    expect(await reading).toEqual({ outcome: "stopped", reason: "nobody reads this log any more" });
     expect(messages.some((m) => m.event?.$case === "end")).toBe(false);
   });
 
@@ -191,7 +191,7 @@ describe("reading a container's log from podman", () => {
     const reading = readContainerLogs(docker, request({ tail: 1, follow: true }), send, controller.signal);
     await until(() => lines().length > 0, "the tail");
     controller.abort(new StopRequested("the session dropped"));
-    expect(await reading).toEqual({});
+    expect(await reading).toEqual({ outcome: "stopped", reason: "the session dropped" });
   });
 
   it("refuses a container that is not a replica of the requested service, and one not on this host", async () => {
@@ -202,16 +202,16 @@ describe("reading a container's log from podman", () => {
       other.send,
       new AbortController().signal,
     );
-    expect(result.error).toMatch(/is not a replica Slipway runs for this service/);
+    expect(result).toMatchObject({ outcome: "failed", reason: expect.stringMatching(/is not a replica Slipway runs/) });
     expect(other.lines()).toEqual([]);
     expect(other.messages).toEqual([
-      { requestId: expect.any(String), event: { $case: "end", value: { error: result.error } } },
+      { requestId: expect.any(String), event: { $case: "end", value: { error: result.reason } } },
     ]);
 
     const wrongReplica = collector();
     expect(
       (await readContainerLogs(docker, request({ replicaIndex: 1 }), wrongReplica.send, new AbortController().signal))
-        .error,
+        .reason,
     ).toMatch(/not a replica/);
 
     const missing = collector();
@@ -223,7 +223,7 @@ describe("reading a container's log from podman", () => {
           missing.send,
           new AbortController().signal,
         )
-      ).error,
+      ).reason,
     ).toMatch(/is not on this host/);
   });
 });

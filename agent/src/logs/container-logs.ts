@@ -192,7 +192,7 @@ export async function readContainerLogs(
   request: ContainerLogsRequest,
   send: Send,
   signal: AbortSignal,
-): Promise<{ error?: string }> {
+): Promise<ReadOutcome> {
   const controller = new AbortController();
   const onAbort = () => controller.abort(signal.reason);
   signal.addEventListener("abort", onAbort, { once: true });
@@ -205,10 +205,16 @@ export async function readContainerLogs(
     signal.removeEventListener("abort", onAbort);
   }
   const reason: unknown = controller.signal.reason;
-  if (reason instanceof StopRequested) return {};
+  if (reason instanceof StopRequested) return { outcome: "stopped", reason: reason.message };
   if (controller.signal.aborted) error = (reason as Error | undefined)?.message ?? "stopped";
   await send({ requestId: request.requestId, event: { $case: "end", value: { error: error ?? "" } } }).catch(() => {});
-  return error === undefined ? {} : { error };
+  return error === undefined ? { outcome: "ended", reason: "the log ended" } : { outcome: "failed", reason: error };
+}
+
+/** How reading a log ended: all of it sent, stopped (nobody reads it any more), or failed. */
+export interface ReadOutcome {
+  outcome: "ended" | "stopped" | "failed";
+  reason: string;
 }
 
 async function stream(
@@ -349,12 +355,9 @@ export class ContainerLogReaders {
     const controller = new AbortController();
     this.readers.set(request.requestId, controller);
     this.log.info("container logs started", fields);
-    void readContainerLogs(this.docker, request, this.send, controller.signal).then(({ error }) => {
+    void readContainerLogs(this.docker, request, this.send, controller.signal).then(({ outcome, reason }) => {
       this.readers.delete(request.requestId);
-      const reason = controller.signal.aborted
-        ? (controller.signal.reason as Error).message
-        : (error ?? "the log ended");
-      this.log.info("container logs ended", { ...fields, reason });
+      this.log.info("container logs ended", { ...fields, outcome, reason });
     });
   }
 
