@@ -15,6 +15,8 @@ import type { ContainerLogLine, ContainerLogStreams } from "./container-log-stre
 
 /** A reader this far behind (relayed lines are not held back for it) is cut off. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+/** A followed log may stay quiet for long; a comment this often keeps proxies from closing it. */
+const KEEP_ALIVE_MS = 15_000;
 
 /** The replica whose log is read: the newest running deployment's item with that index. */
 async function servingReplica(
@@ -105,6 +107,7 @@ export const containerLogRoutes: FastifyPluginAsyncTypebox<{ db: Db; streams: Co
       );
       stream.onClose(close);
       stream.start();
+      if (follow) stream.keepAlive(KEEP_ALIVE_MS);
       await closed;
     },
   );

@@ -173,6 +173,14 @@ describe("container log streams relayed between two control planes through Redis
     agent.call.end();
     await until(() => dropped.got.ended !== undefined, "the end after the agent left");
     expect(dropped.got.ended).toEqual({ error: expect.stringMatching(/disconnected/) });
+
+    // The control plane holding the agent stops: the reader elsewhere hears it.
+    const again = connect(b.hub);
+    const orphaned = sink();
+    await a.streams.open(again.agentId, request, orphaned.sink);
+    await b.streams.stop();
+    await until(() => orphaned.got.ended !== undefined, "the end after that control plane stopped");
+    expect(orphaned.got.ended).toEqual({ error: expect.stringMatching(/stopping/) });
   });
 
   it("answers 503 when no control plane holds the agent, and 429 when its control plane is at the limit", async () => {

@@ -100,13 +100,21 @@ export class ContainerLogStreams {
   }
 
   async stop(): Promise<void> {
+    const reason = "the control plane relaying this log is stopping";
     for (const [requestId, stream] of [...this.local, ...this.remote]) {
       this.local.delete(requestId);
       this.remote.delete(requestId);
-      stream.sink.end("the control plane is stopping");
+      stream.sink.end(reason);
+    }
+    // Readers on other control planes hear it too, rather than waiting on a stream nobody feeds.
+    for (const [requestId, { agentId }] of this.relayed) {
+      this.relayed.delete(requestId);
+      const message: RelayMessage = { type: "end", agentId, error: reason };
+      await this.publisher?.publish(streamChannel(requestId), JSON.stringify(message)).catch(() => {});
     }
     this.subscriber?.disconnect();
-    this.publisher?.disconnect();
+    // quit, not disconnect: the ends published just before still go out.
+    await this.publisher?.quit().catch(() => {});
   }
 
   /** Streams open with an agent connected here, for `agentId` or in all. */

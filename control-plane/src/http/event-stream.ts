@@ -74,6 +74,18 @@ export class EventStream {
     if (!res.write(text)) await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
   }
 
+  /**
+   * Writes an SSE comment every `ms` while the stream is open: proxies keep an idle stream open, and
+   * a client that vanished without closing its connection is noticed at the next write.
+   */
+  keepAlive(ms: number): void {
+    const timer = setInterval(() => {
+      if (this.started && !this.isClosed) this.reply.raw.write(": keep-alive\n\n");
+    }, ms);
+    timer.unref();
+    this.onClose(() => clearInterval(timer));
+  }
+
   end(): void {
     if (this.started && !this.reply.raw.writableEnded) this.reply.raw.end();
     this.markClosed();
