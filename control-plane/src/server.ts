@@ -16,6 +16,7 @@ import { NotificationListener } from "./db/notification-listener.js";
 import { buildWork } from "./builds/build-work.js";
 import { deployWork } from "./deployments/deploy-work.js";
 import { sameSessionAgent } from "./work/session-hub.js";
+import { ContainerLogStreams } from "./deployments/container-log-streams.js";
 import { LOG_CHANNEL } from "./work/sql/append-log.js";
 import { startReaper } from "./work/reaper.js";
 import { wakeAgents } from "./work/wake-up.js";
@@ -79,6 +80,8 @@ export async function startControlPlane(
   const metrics = new Metrics(db, work.kinds, () => hub.connectedAgents);
   const authenticator = new AgentAuthenticator(db);
   const ingressAddresses = ingressAddressesOf(config);
+  const containerLogs = new ContainerLogStreams(hub, { redisUrl: config.REDIS_URL });
+  await containerLogs.start();
   const app = await buildApp({
     config,
     db,
@@ -87,6 +90,7 @@ export async function startControlPlane(
     logFollowers,
     metrics,
     ingressAddresses,
+    containerLogs,
     // At once for this process's next call; the NOTIFY that follows reaches every control plane.
     onAgentChanged: (agentId) => authenticator.forget(agentId),
   });
@@ -153,6 +157,7 @@ export async function startControlPlane(
       metrics,
       github: github.api,
       log: app.log,
+      containerLogs,
     }),
   );
   // TLS even inside the WireGuard mesh: the mesh proves a host, the certificate proves an agent.
@@ -203,6 +208,7 @@ export async function startControlPlane(
       tls.stop();
       await githubJobs.stop();
       hub.closeAll();
+      await containerLogs.stop();
       await new Promise<void>((resolve) => grpc.tryShutdown(() => resolve()));
       await app.close();
       await listener.stop();
