@@ -25,6 +25,8 @@ import { PushRecorder } from "../github/push-recorder.js";
 import { WorkWaker } from "../work/wake-up.js";
 import { githubSetupRoutes } from "../github/setup-routes.js";
 import { projectRoutes } from "../projects/routes.js";
+import { variableRoutes } from "../settings/routes.js";
+import type { SecretBox } from "../crypto/secret-box.js";
 import { installErrorHandler } from "./error-handler.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { healthRoutes } from "./health-routes.js";
@@ -42,6 +44,8 @@ export interface AppDeps {
   logFollowers?: LogFollowers;
   metrics: Metrics;
   github: { store: GitHubAppStore; api: GitHubApi };
+  /** Seals and opens what the API stores encrypted (services' variables). */
+  secretBox: SecretBox;
   /** Called when an agent is revoked, drained or undrained through this control plane. */
   onAgentChanged?: (agentId: string) => void;
   /** Where services are reached (their `url`); plain http://<label>.localhost when not given. */
@@ -55,6 +59,7 @@ export async function buildApp({
   github,
   logFollowers,
   metrics,
+  secretBox,
   onAgentChanged,
   ingressAddresses = new IngressAddresses({ baseDomain: "localhost", listen: ":80", https: false }),
 }: AppDeps): Promise<FastifyInstance> {
@@ -103,6 +108,7 @@ export async function buildApp({
       await api.register(buildRoutes, { db, metrics });
       await api.register(logStreamRoutes, { db, followers: logFollowers ?? new LogFollowers() });
       await api.register(deploymentRoutes, { db });
+      await api.register(variableRoutes, { db, secretBox });
       await api.register(agentRoutes, { db, onAgentChanged: onAgentChanged ?? (() => {}) });
       await api.register(deliveryRoutes, { db });
       await api.register(githubSetupRoutes, {
