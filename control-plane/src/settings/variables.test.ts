@@ -453,5 +453,53 @@ describe("variables and secrets", () => {
     expect(ended.reason).toMatch(/SLIPWAY_SECRET_KEY/);
     // Nothing is left for an agent to take again.
     expect(await strangers.claim(deployer, ["deploy"], "claim-2")).toBeUndefined();
+
+    // An agent that restarts holding a replica is told to drop it, and the replica fails the same way.
+    const held = await (async () => {
+      await database.db.transaction().execute(async (trx) => {
+        const build = await insertBuild(trx, {
+          serviceId,
+          commitSha: randomBytes(20).toString("hex"),
+          branch: "main",
+          trigger: "manual",
+          actor: "user:test",
+        });
+        await createDeployment(trx, {
+          serviceId,
+          buildId: build.id,
+          imageRef: `registry.test/p/s@${DIGEST}`,
+          replicas: 1,
+          createdBy: "user:test",
+        });
+      });
+      return (await queue.claim(deployer, ["deploy"], null))!;
+    })();
+    const [verdict] = await strangers.resume(
+      deployer.id,
+      [{ kind: "deploy", id: held.row.id, leaseToken: held.row.lease_token! }],
+      "resume-1",
+    );
+    expect(verdict).toEqual({ verdict: "lost", reason: "the deploy cannot be run; it failed" });
+    expect(
+      await database.db
+        .selectFrom("deploy_work_items")
+        .select(["status", "status_reason"])
+        .where("id", "=", held.row.id)
+        .executeTakeFirstOrThrow(),
+    ).toEqual({ status: "failed", status_reason: expect.stringMatching(/SLIPWAY_SECRET_KEY changed/) });
+  });
+
+  it("describes the routes in the OpenAPI document, secrets' masking and the PATCH body included", async () => {
+    const docs = await ok<{ paths: Record<string, Record<string, { requestBody?: unknown; description?: string }>> }>(
+      "GET",
+      "/api/docs/json",
+    );
+    for (const path of ["/api/services/{serviceId}/variables", "/api/projects/{projectId}/variables"]) {
+      expect(Object.keys(docs.paths[path] ?? {}).sort()).toEqual(["get", "patch", "put"]);
+    }
+    const text = JSON.stringify(docs.paths["/api/services/{serviceId}/variables"]);
+    expect(text).toContain("null for a secret");
+    expect(text).toContain("Omit it for an existing secret to keep its value");
+    expect(text).toContain("Names to remove");
   });
 });
