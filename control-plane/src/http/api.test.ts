@@ -38,7 +38,12 @@ describe("REST API", () => {
     await database.drop();
   });
 
-  const call = (method: "GET" | "POST" | "PATCH" | "PUT", url: string, payload?: unknown, token: string | null = TOKEN) =>
+  const call = (
+    method: "GET" | "POST" | "PATCH" | "PUT",
+    url: string,
+    payload?: unknown,
+    token: string | null = TOKEN,
+  ) =>
     app.inject({
       method,
       url,
