@@ -17,6 +17,7 @@ import { createProject, createService } from "../projects/project-repository.js"
 import { TEST_ADDRESSES } from "../../../test-support/fixtures.js";
 import { WorkQueue, type ClaimingAgent } from "../work/work-queue.js";
 import { resolveServiceEnvironment } from "./environment.js";
+import { patchVariables, replaceVariables, serviceScope } from "./variable-repository.js";
 
 const TOKEN = randomBytes(32).toString("hex");
 const DIGEST = `sha256:${"ab".repeat(32)}`;
@@ -321,6 +322,19 @@ describe("variables and secrets", () => {
       expect(response.statusCode, `${method} ${url}`).toBe(404);
     }
     expect(await environmentOf(service.id)).toEqual({ THEIRS: theirs });
+  });
+
+  it("lets viewers read variables but not change them", async () => {
+    const { serviceId } = await seedService(database.db);
+    await ok("PUT", `/api/services/${serviceId}/variables`, { variables: [{ name: "A", value: "1" }] });
+    const scope = await serviceScope(database.db, DEFAULT_ORG_ID, serviceId);
+    const viewer = { ...TEST_ACTOR, role: "viewer" as const };
+    await expect(patchVariables(database.db, box, viewer, scope, { remove: ["A"] })).rejects.toMatchObject({
+      problem: "forbidden",
+      message: "viewers cannot change variables",
+    });
+    await expect(replaceVariables(database.db, box, viewer, scope, [])).rejects.toMatchObject({ problem: "forbidden" });
+    expect(await environmentOf(serviceId)).toEqual({ A: "1" });
   });
 
   it("audits each change with the names only, never a value", async () => {
