@@ -47,6 +47,29 @@ const schema = z
     SLIPWAY_SECRET_KEY: z
       .string()
       .refine((value) => Buffer.from(value, "base64").length === 32, "must be 32 bytes, base64-encoded"),
+    /**
+     * Keys values may still be sealed under while a rotation is under way: comma-separated, each 32
+     * bytes base64, at most 8. Values open with SLIPWAY_SECRET_KEY first, then these; after
+     * `slipway-control-plane rotate-secrets` re-sealed everything under the current key, drop them.
+     */
+    SLIPWAY_SECRET_KEY_PREVIOUS: z
+      .string()
+      .default("")
+      .transform((value) =>
+        value
+          .split(",")
+          .map((k) => k.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z
+          .array(
+            z
+              .string()
+              .refine((value) => Buffer.from(value, "base64").length === 32, "must hold 32-byte keys, base64-encoded"),
+          )
+          .max(8, "may hold at most 8 keys"),
+      ),
     /** How often GitHub Deployments are brought in step with builds. */
     GITHUB_SYNC_INTERVAL_SECONDS: z.coerce.number().min(0.2).max(3600).default(2),
     /** Images are pushed to {REGISTRY_HOST}/{project_id}/{service_id}:{commit_sha}. */

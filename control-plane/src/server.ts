@@ -24,7 +24,7 @@ import { WorkQueue } from "./work/work-queue.js";
 import { GitHubAppStore } from "./github/app-credentials.js";
 import { GitHubApi } from "./github/github-api.js";
 import { GitHubJobs } from "./jobs/github-jobs.js";
-import { SecretBox } from "./crypto/secret-box.js";
+import { secretBoxOf } from "./crypto/secret-box.js";
 import { CertificateAuthority } from "./pki/certificate-authority.js";
 import { agentChannelCredentials } from "./pki/server-credentials.js";
 import { IngressAddresses } from "./ingress/addresses.js";
@@ -69,11 +69,12 @@ export async function startControlPlane(
   redis.on("error", () => {}); // readiness reports it; the client reconnects by itself
   await redis.connect().catch(() => {});
 
+  const secretBox = secretBoxOf(config);
   const store = new GitHubAppStore(db, config);
   const github = { store, api: new GitHubApi(store, config) };
   const logFollowers = new LogFollowers();
   // Every kind of leased work this control plane hands to agents, in the order agents are offered it.
-  const work = new WorkQueue(db, [buildWork({ registryHost: config.REGISTRY_HOST }), deployWork()], {
+  const work = new WorkQueue(db, [buildWork({ registryHost: config.REGISTRY_HOST }), deployWork({ secretBox })], {
     leaseSeconds: config.LEASE_SECONDS,
   });
   const hub = work.sessions;
@@ -89,6 +90,7 @@ export async function startControlPlane(
     github,
     logFollowers,
     metrics,
+    secretBox,
     ingressAddresses,
     containerLogs,
     // At once for this process's next call; the NOTIFY that follows reaches every control plane.
@@ -141,7 +143,7 @@ export async function startControlPlane(
   ingress.start(listener);
   await listener.start();
 
-  const ca = await CertificateAuthority.loadOrCreate(db, new SecretBox(config.SLIPWAY_SECRET_KEY));
+  const ca = await CertificateAuthority.loadOrCreate(db, secretBox);
   const tls = await agentChannelCredentials(ca, (error) =>
     app.log.error({ err: error }, "could not renew the agent channel's server certificate; retrying within the hour"),
   );

@@ -28,6 +28,8 @@ import { PushRecorder } from "../github/push-recorder.js";
 import { WorkWaker } from "../work/wake-up.js";
 import { githubSetupRoutes } from "../github/setup-routes.js";
 import { projectRoutes } from "../projects/routes.js";
+import { variableRoutes } from "../settings/routes.js";
+import type { SecretBox } from "../crypto/secret-box.js";
 import { installErrorHandler } from "./error-handler.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { healthRoutes } from "./health-routes.js";
@@ -45,6 +47,8 @@ export interface AppDeps {
   logFollowers?: LogFollowers;
   metrics: Metrics;
   github: { store: GitHubAppStore; api: GitHubApi };
+  /** Seals and opens what the API stores encrypted (services' variables). */
+  secretBox: SecretBox;
   /** Called when an agent is revoked, drained or undrained through this control plane. */
   onAgentChanged?: (agentId: string) => void;
   /** Replicas' container logs through the agents holding them (none connected when not given). */
@@ -60,6 +64,7 @@ export async function buildApp({
   github,
   logFollowers,
   metrics,
+  secretBox,
   onAgentChanged,
   containerLogs = new ContainerLogStreams(new SessionHub()),
   ingressAddresses = new IngressAddresses({ baseDomain: "localhost", listen: ":80", https: false }),
@@ -110,6 +115,7 @@ export async function buildApp({
       await api.register(logStreamRoutes, { db, followers: logFollowers ?? new LogFollowers() });
       await api.register(deploymentRoutes, { db });
       await api.register(containerLogRoutes, { db, streams: containerLogs });
+      await api.register(variableRoutes, { db, secretBox });
       await api.register(agentRoutes, { db, onAgentChanged: onAgentChanged ?? (() => {}) });
       await api.register(deliveryRoutes, { db });
       await api.register(githubSetupRoutes, {
