@@ -7,6 +7,7 @@ import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import { performance } from "node:perf_hooks";
 import { sign } from "@octokit/webhooks-methods";
+import { pushPayload } from "../test-support/webhooks.js";
 import type { FromLoader, PhaseResult, PrepareMessage, RunMessage, ToLoader } from "./protocol.js";
 
 const require = createRequire(import.meta.url);
@@ -30,7 +31,6 @@ type Autocannon = (
 ) => AutocannonInstance;
 
 const autocannon = require("autocannon") as Autocannon;
-const examples = require("@octokit/webhooks-examples") as { name: string; examples: Record<string, unknown>[] }[];
 
 interface Signed {
   deliveryId: string;
@@ -42,21 +42,13 @@ function send(message: FromLoader): void {
   process.send?.(message);
 }
 
-/** GitHub's example of a push to a branch (the same one test-support/webhooks.ts uses). */
-function branchPushExample(): Record<string, unknown> & { repository: Record<string, unknown> } {
-  const push = examples.find((entry) => entry.name === "push");
-  const example = push?.examples.find((e) => String(e.ref).startsWith("refs/heads/") && e.deleted === false);
-  if (!example) throw new Error("no branch push example in @octokit/webhooks-examples");
-  return structuredClone(example) as Record<string, unknown> & { repository: Record<string, unknown> };
-}
-
 // ---- the pool of signed deliveries -------------------------------------------------------------
 
 let pool: Signed[] = [];
 let cursor = 0;
 let made = 0;
 let secret = "";
-let template: (Record<string, unknown> & { repository: Record<string, unknown> }) | undefined;
+let template: ReturnType<typeof pushPayload> | undefined;
 const runTag = randomBytes(4).toString("hex");
 
 function payloadFor(n: number): string {
@@ -70,10 +62,8 @@ function payloadFor(n: number): string {
 async function prepare(message: PrepareMessage): Promise<void> {
   const started = performance.now();
   secret = message.secret;
-  template ??= branchPushExample();
-  template.ref = `refs/heads/${message.branch}`;
-  template.repository.id = message.repositoryId;
-  template.head_commit = { ...(template.head_commit as Record<string, unknown>), message: "Update content" };
+  // GitHub's example push, as the tests send it; each delivery then gets its own commit sha.
+  template = pushPayload({ repositoryId: message.repositoryId, branch: message.branch, sha: "0".repeat(40) });
 
   pool = pool.slice(cursor);
   cursor = 0;
