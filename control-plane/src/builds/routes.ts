@@ -15,7 +15,7 @@ import {
   whyUnclaimable,
 } from "./build-service.js";
 
-const BuildView = Type.Object({
+export const BuildView = Type.Object({
   id: Type.String(),
   serviceId: Type.String(),
   commitSha: Type.String(),
@@ -46,7 +46,7 @@ const HistoryEntry = Type.Object({
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-const buildView = (b: Build): Static<typeof BuildView> => ({
+export const buildView = (b: Build): Static<typeof BuildView> => ({
   id: b.id,
   serviceId: b.service_id,
   commitSha: b.commit_sha,
