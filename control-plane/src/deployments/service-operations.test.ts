@@ -18,6 +18,7 @@ import { buildWork } from "../builds/build-work.js";
 import { WorkQueue, type ClaimingAgent } from "../work/work-queue.js";
 import { deployWork } from "./deploy-work.js";
 import { replaceReplicasOfSilentAgents } from "./replica-inventory.js";
+import { desiredGitHubState } from "../github/deployment-sync.js";
 
 const TOKEN = randomBytes(32).toString("hex");
 const ACTOR = `user:${BOOTSTRAP_ADMIN_ID}`;
@@ -418,6 +419,36 @@ describe("service operations", () => {
     expect((await deploymentsOf(service))[0]).toMatchObject({ buildId: started.body.id, sequence: 3 });
   });
 
+  it("starts a stopped service by Deploy; a Deploy pressed before a stop does not undo it", async () => {
+    const service = await newService({ withRepo: true });
+    const first = await completedBuild(service);
+    await runReplicas(service);
+    await call("POST", `/api/services/${service.id}/stop`);
+    // Deploying a chosen build starts it.
+    const chosen = await deploy(service, { buildId: first.id });
+    expect(chosen.body.deployment).toMatchObject({ trigger: "manual", replicaCount: 2 });
+    expect(await serviceOf(service)).toMatchObject({ stopped: false });
+    await runReplicas(service);
+
+    // Deploy pressed, then Stop while the build runs: the build completes and nothing deploys.
+    const head = await service.repo!.commit({ "app.js": "v2\n" }, "Second");
+    const requested = await deploy(service);
+    expect(requested.body.build).toMatchObject({ commitSha: head });
+    await call("POST", `/api/services/${service.id}/stop`);
+    const deployedBefore = (await deploymentsOf(service)).length;
+    await endBuild(service, requested.body.build.id as string);
+    expect(await deploymentsOf(service)).toHaveLength(deployedBefore);
+    expect(await serviceOf(service)).toMatchObject({ stopped: true });
+
+    // Deploy pressed after the stop: the head's completed build deploys and the service runs again.
+    const third = await service.repo!.commit({ "app.js": "v3\n" }, "Third");
+    const again = await deploy(service);
+    expect(again).toMatchObject({ status: 202, body: { build: { commitSha: third } } });
+    await endBuild(service, again.body.build.id as string);
+    expect((await deploymentsOf(service))[0]).toMatchObject({ buildId: again.body.build.id, replicaCount: 2 });
+    expect(await serviceOf(service)).toMatchObject({ stopped: false, stoppedAt: null });
+  });
+
   it("does not deploy a completed build when auto-deploy is off, until turned back on", async () => {
     const service = await newService({ autoDeploy: false });
     await completedBuild(service);
@@ -426,6 +457,48 @@ describe("service operations", () => {
     expect(on.body).toMatchObject({ autoDeploy: true });
     const build = await completedBuild(service);
     expect((await deploymentsOf(service)).map((d) => [d.buildId, d.trigger])).toEqual([[build.id, "auto"]]);
+  });
+
+  it("shows on GitHub: a build waiting for its requested deploy is in progress; stopped, its deployment is inactive", async () => {
+    const service = await newService({ autoDeploy: false, withRepo: true });
+    const installationId = Math.floor(Math.random() * 1e9);
+    await database.db
+      .insertInto("github_installations")
+      .values({
+        id: installationId,
+        org_id: DEFAULT_ORG_ID,
+        account_login: "acme",
+        account_type: "Organization",
+        app_id: null,
+        permissions: "{}",
+      })
+      .execute();
+    const mirrored = async (buildId: string) => {
+      await database.db
+        .insertInto("github_deployments")
+        .values({ build_id: buildId, installation_id: installationId, repository: "acme/web", environment: "web" })
+        .execute();
+    };
+    // Built without a deploy requested: nothing will deploy it.
+    const plain = await completedBuild(service);
+    await mirrored(plain.id);
+    expect(await desiredGitHubState(database.db, plain.id)).toBe("success");
+
+    const requested = await deploy(service);
+    const buildId = requested.body.build.id as string;
+    await mirrored(buildId);
+    expect(await desiredGitHubState(database.db, buildId)).toBe("queued");
+    const held = await queue.claim(service.agent, ["build"], null);
+    await queue.finish(
+      "build",
+      { id: held!.row.id, leaseToken: held!.row.lease_token!, agentId: service.agent.id },
+      { outcome: "succeeded", result: { imageDigest: digest() }, error: "" },
+    );
+    expect(await desiredGitHubState(database.db, buildId)).toBe("in_progress");
+    await runReplicas(service);
+    expect(await desiredGitHubState(database.db, buildId)).toBe("success");
+    await call("POST", `/api/services/${service.id}/stop`);
+    expect(await desiredGitHubState(database.db, buildId)).toBe("inactive");
   });
 
   it("orders concurrent deploys by the service lock: each gets its own sequence and the newest serves", async () => {
