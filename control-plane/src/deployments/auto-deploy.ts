@@ -2,7 +2,8 @@
 // its service deploys automatically or someone pressed Deploy while it was on its way. Builds can
 // finish out of order, or at the same moment: under the service's deployment lock, a service is
 // never rolled back to an older push this way. A stopped service stays stopped, unless the Deploy
-// button was pressed after it stopped (pressing it starts the service).
+// button was pressed after it stopped (pressing it starts the service); a build deployed by hand
+// after the Deploy button was pressed (a rollback) is not undone when the requested build completes.
 import { sql, type Transaction } from "kysely";
 import type { Build, Database } from "../db/schema.js";
 import { imageByDigest } from "../builds/image-ref.js";
@@ -31,6 +32,8 @@ export async function deployCompletedBuild(
     if (!requestedAt || requestedAt < service.stopped_at) return false;
   }
   if (await hasNewerDeployment(trx, build.service_id, build.id)) return false;
+  // A build chosen by hand after the request (a rollback, say) is not undone by this one completing.
+  if (requested && !service.auto_deploy && (await deployedByHandSince(trx, build))) return false;
   if (service.stopped_at) {
     await trx.updateTable("services").set({ stopped_at: null }).where("id", "=", build.service_id).execute();
   }
@@ -44,6 +47,17 @@ export async function deployCompletedBuild(
     triggerReason: requested ? build.deploy_request_reason : null,
   });
   return true;
+}
+
+async function deployedByHandSince(trx: Transaction<Database>, build: Build): Promise<boolean> {
+  const row = await trx
+    .selectFrom("deployments")
+    .select("id")
+    .where("service_id", "=", build.service_id)
+    .where("trigger", "in", ["manual", "rollback"])
+    .where("created_at", ">", build.deploy_requested_at as Date)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 /** Marks a queued or running build to be deployed when it completes; call under the service's lock. */

@@ -449,6 +449,45 @@ describe("service operations", () => {
     expect(await serviceOf(service)).toMatchObject({ stopped: false, stoppedAt: null });
   });
 
+  it("does not undo a build deployed by hand after Deploy was pressed when the requested build completes", async () => {
+    const service = await newService({ autoDeploy: false, withRepo: true });
+    const [first] = await queueBuilds(database.db, service.id);
+    await endBuild(service, first!.id);
+    await deploy(service, { buildId: first!.id });
+    await runReplicas(service);
+    await service.repo!.commit({ "app.js": "v2\n" }, "Second");
+    const requested = await deploy(service);
+    expect(requested.status).toBe(202);
+    // Second thoughts: the first build again, by hand, while the head builds.
+    const chosen = await deploy(service, { buildId: first!.id, reason: "keep the first" });
+    expect(chosen.status).toBe(201);
+    await endBuild(service, requested.body.build.id as string);
+    const [newest] = await deploymentsOf(service);
+    expect(newest).toMatchObject({ id: chosen.body.deployment.id, buildId: first!.id });
+    // GitHub is not left waiting for a deploy that will not come.
+    await database.db
+      .insertInto("github_installations")
+      .values({
+        id: 7,
+        org_id: DEFAULT_ORG_ID,
+        account_login: "a",
+        account_type: "User",
+        app_id: null,
+        permissions: "{}",
+      })
+      .execute();
+    await database.db
+      .insertInto("github_deployments")
+      .values({
+        build_id: requested.body.build.id as string,
+        installation_id: 7,
+        repository: "a/web",
+        environment: "web",
+      })
+      .execute();
+    expect(await desiredGitHubState(database.db, requested.body.build.id as string)).toBe("success");
+  });
+
   it("does not deploy a completed build when auto-deploy is off, until turned back on", async () => {
     const service = await newService({ autoDeploy: false });
     await completedBuild(service);

@@ -113,13 +113,15 @@ export async function restartService(db: Db, actor: Actor, serviceId: string, re
 export async function stopService(db: Db, actor: Actor, serviceId: string, reason?: string): Promise<Deployment> {
   return operate(db, actor, serviceId, async (trx, service) => {
     if (service.stopped_at) throw conflict(`service ${serviceId} is already stopped`);
-    const latest = await trx
-      .selectFrom("deployments")
-      .selectAll()
-      .where("service_id", "=", serviceId)
-      .orderBy("sequence", "desc")
-      .limit(1)
-      .executeTakeFirst();
+    const latest =
+      (await latestWantedDeployment(trx, serviceId)) ??
+      (await trx
+        .selectFrom("deployments")
+        .selectAll()
+        .where("service_id", "=", serviceId)
+        .orderBy("sequence", "desc")
+        .limit(1)
+        .executeTakeFirst());
     if (!latest) {
       throw conflict(`nothing is deployed to service ${serviceId}; turn auto-deploy off to keep builds from deploying`);
     }

@@ -51,10 +51,15 @@ function stateQuery(db: Db) {
                  WHEN d.status = 'failed' THEN 'failure'
                  WHEN d.status = 'cancelled' THEN 'inactive'
                  WHEN d.status IS NOT NULL THEN 'in_progress'
-                 -- Built, and nothing will deploy it: the service deploys by hand, or is stopped (and the
-                 -- Deploy button was not pressed for this build after the stop).
+                 -- Built, and nothing will deploy it: the service deploys by hand (and Deploy was not
+                 -- pressed for it, or another build was deployed by hand since), or is stopped (and
+                 -- Deploy was not pressed for this build after the stop). See deployments/auto-deploy.ts.
                  WHEN (NOT s.auto_deploy AND b.deploy_requested_by IS NULL)
                    OR (s.stopped_at IS NOT NULL AND (b.deploy_requested_at IS NULL OR b.deploy_requested_at < s.stopped_at))
+                   OR (NOT s.auto_deploy AND EXISTS (
+                     SELECT 1 FROM deployments md
+                     WHERE md.service_id = b.service_id AND md.trigger IN ('manual', 'rollback')
+                       AND md.created_at > b.deploy_requested_at))
                    THEN 'success'
                  WHEN EXISTS (
                    SELECT 1 FROM deployments nd JOIN builds nb ON nb.id = nd.build_id
