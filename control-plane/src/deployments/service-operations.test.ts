@@ -392,6 +392,7 @@ describe("service operations", () => {
     // Pressing Deploy again while it is on its way queues nothing new.
     const again = await deploy(service);
     expect(again).toMatchObject({ status: 202, body: { build: { id: queued.body.build.id } } });
+    expect((await call<unknown[]>("GET", `/api/builds?serviceId=${service.id}`)).body).toHaveLength(1);
 
     const imageDigest = await endBuild(service, queued.body.build.id as string);
     const [deployed] = await deploymentsOf(service);
@@ -417,6 +418,14 @@ describe("service operations", () => {
     expect(picked).toMatchObject({ status: 202, body: { build: { id: started.body.id } } });
     await endBuild(service, started.body.id as string);
     expect((await deploymentsOf(service))[0]).toMatchObject({ buildId: started.body.id, sequence: 3 });
+  });
+
+  it("gives Deploy pressed twice at once one build of the head", async () => {
+    const service = await newService({ autoDeploy: false, withRepo: true });
+    const answers = await Promise.all([deploy(service), deploy(service), deploy(service)]);
+    expect(answers.map((a) => a.status)).toEqual([202, 202, 202]);
+    expect(new Set(answers.map((a) => a.body.build.id)).size).toBe(1);
+    expect((await call<unknown[]>("GET", `/api/builds?serviceId=${service.id}`)).body).toHaveLength(1);
   });
 
   it("starts a stopped service by Deploy; a Deploy pressed before a stop does not undo it", async () => {

@@ -3,12 +3,12 @@
 // and creates its deployment in one transaction under the service's deployment lock, so concurrent
 // requests are ordered: each gets its own sequence number, and the newest wins. Every operation
 // records its actor and reason and lands in the audit log; a refused one changes nothing.
-import type { Transaction } from "kysely";
+import { sql, type Transaction } from "kysely";
 import type { Db } from "../db/database.js";
 import type { Build, Database, Deployment, DeploymentTrigger, Service } from "../db/schema.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
 import { audit } from "../audit/audit-log.js";
-import { conflict, notFound, unprocessable } from "../errors.js";
+import { conflict, notFound, unavailable, unprocessable } from "../errors.js";
 import { buildableService, queueManualBuild } from "../builds/build-service.js";
 import { isTerminalBuildStatus } from "../builds/build-status.js";
 import { resolveBranchHead } from "../builds/branch-head.js";
@@ -21,6 +21,9 @@ import {
   latestWantedDeployment,
   lockServiceDeployments,
 } from "./deployment-repository.js";
+
+/** How often the Deploy button looks again when builds of the head appear while it decides. */
+const HEAD_ATTEMPTS = 5;
 
 export interface DeployRequest {
   /** An earlier completed build of the service; without it, the branch head. */
@@ -67,36 +70,48 @@ export async function deployService(
 
   const { service, repository } = await buildableService(db, actor, serviceId);
   const sha = await resolveBranchHead(service.git_url, service.branch);
-  return db.transaction().execute(async (trx): Promise<DeployOutcome> => {
-    // The head's builds first, then the service: the order in which a completing build takes them
-    // (its row, then the deployment lock), so a build completing now is seen completed, or sees
-    // the deploy request.
-    const builds = await trx
-      .selectFrom("builds")
-      .selectAll()
-      .where("service_id", "=", serviceId)
-      .where("commit_sha", "=", sha)
-      .orderBy("created_at", "desc")
-      .forUpdate()
-      .execute();
-    await lockServiceDeployments(trx, serviceId);
-    const current = await lockedService(trx, serviceId);
-    const completed = builds.find((b) => b.status === "completed" && b.image_digest && b.image_ref);
-    if (completed) return { deployment: await deployBuild(trx, actor, current, completed, reason) };
-    const onItsWay = builds.find((b) => !isTerminalBuildStatus(b.status));
-    const build = await requestDeployOnCompletion(
-      trx,
-      onItsWay?.id ?? (await queueManualBuild(trx, actor, current, repository, sha)).id,
-      { actor: actor.label, reason },
-    );
-    await audit(trx, actor, "service.deploy", `service:${serviceId}`, {
-      buildId: build.id,
-      commitSha: sha,
-      queued: !onItsWay,
-      reason,
+  for (let attempt = 1; attempt <= HEAD_ATTEMPTS; attempt++) {
+    const outcome = await db.transaction().execute(async (trx): Promise<DeployOutcome | undefined> => {
+      // The head's builds first, then the service: the order in which a completing build takes them
+      // (its row, then the deployment lock), so a build completing now is seen completed, or sees
+      // the deploy request.
+      const builds = await trx
+        .selectFrom("builds")
+        .selectAll()
+        .where("service_id", "=", serviceId)
+        .where("commit_sha", "=", sha)
+        .orderBy("created_at", "desc")
+        .forUpdate()
+        .execute();
+      await lockServiceDeployments(trx, serviceId);
+      // A build of the head queued meanwhile (another Deploy, a push) is not locked: look again.
+      const now = await trx
+        .selectFrom("builds")
+        .select(sql<number>`count(*)::int`.as("n"))
+        .where("service_id", "=", serviceId)
+        .where("commit_sha", "=", sha)
+        .executeTakeFirstOrThrow();
+      if (now.n !== builds.length) return undefined;
+      const current = await lockedService(trx, serviceId);
+      const completed = builds.find((b) => b.status === "completed" && b.image_digest && b.image_ref);
+      if (completed) return { deployment: await deployBuild(trx, actor, current, completed, reason) };
+      const onItsWay = builds.find((b) => !isTerminalBuildStatus(b.status));
+      const build = await requestDeployOnCompletion(
+        trx,
+        onItsWay?.id ?? (await queueManualBuild(trx, actor, current, repository, sha)).id,
+        { actor: actor.label, reason },
+      );
+      await audit(trx, actor, "service.deploy", `service:${serviceId}`, {
+        buildId: build.id,
+        commitSha: sha,
+        queued: !onItsWay,
+        reason,
+      });
+      return { build };
     });
-    return { build };
-  });
+    if (outcome) return outcome;
+  }
+  throw unavailable(`builds of service ${serviceId} keep changing; try again`);
 }
 
 /** A new deployment of the image the service runs (or is rolling out): new replicas replace the old. */
