@@ -80,7 +80,8 @@ export const buildRoutes: FastifyPluginAsyncTypebox<{ db: Db; metrics: Metrics }
         ),
         response: { 202: BuildView },
       },
-      // Pressing "Deploy" sends no body at all: treat it as {} (build the branch head).
+      // A button sends no body at all: treat it as {} (build the branch head). The Deploy button,
+      // which also deploys what it builds, is POST /services/:serviceId/deployments.
       preValidation: async (request) => {
         request.body ??= {};
       },
