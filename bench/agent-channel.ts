@@ -51,7 +51,7 @@ const ADMIN_URL =
   process.env.BENCH_DATABASE_ADMIN_URL ??
   process.env.TEST_DATABASE_ADMIN_URL ??
   "postgres://slipway:slipway@127.0.0.1:5432/postgres";
-const CONTROL_PLANE_MAIN = fileURLToPath(new URL("../../control-plane/dist/main.js", import.meta.url));
+const CONTROL_PLANE_MAIN = fileURLToPath(new URL("../../../control-plane/dist/main.js", import.meta.url));
 const TOKEN = randomBytes(32).toString("hex");
 const SECRET_KEY = randomBytes(32).toString("base64");
 const ORG = "00000000-0000-4000-8000-000000000001";
@@ -563,8 +563,8 @@ async function main(): Promise<void> {
     const ca = await loadAgentCa(caDb, SECRET_KEY);
     const { rows } = await db.query<{ id: string }>(
       `WITH p AS (INSERT INTO projects (org_id, name) VALUES ($1, 'bench') RETURNING id)
-       INSERT INTO services (project_id, name, git_url, branch, container_port)
-       SELECT id, 'bench', 'https://example.invalid/bench.git', 'main', 8080 FROM p RETURNING id`,
+       INSERT INTO services (project_id, name, git_url, branch, container_port, ingress_label)
+       SELECT id, 'bench', 'https://example.invalid/bench.git', 'main', 8080, 'bench' FROM p RETURNING id`,
       [ORG],
     );
     const serviceId = rows[0]!.id;

@@ -207,4 +207,38 @@ describe("benchmarks, short mode", () => {
 
     expect(await databaseExists(databaseOf(run))).toBe(false);
   }, 120_000);
+  it("rollouts: exits 0, prints each rollout beside podman run and push-to-live beside the plain script", async () => {
+    const json = join(dir, "rollouts.json");
+    const run = await runBenchmark([
+      "rollouts",
+      ...["--replicas", "1", "--rounds", "1", "--push-rounds", "1"],
+      ...["--json", json],
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+
+    const S = `-?${N} s`;
+    for (const image of ["on the host", "pulled"]) {
+      expect(run.stdout).toMatch(row("1", image, S, S, S, S, "(PASS|FAIL)"));
+    }
+    expect(run.stdout).toMatch(row("plain script: clone \\+ build \\+ push \\+ run \\+ health wait", S, S, "baseline"));
+    expect(run.stdout).toMatch(
+      row(
+        "Slipway: signed webhook → new version at the stable URL",
+        `${S} \\(${N} × the script\\)`,
+        S,
+        "< 2 × the script: (PASS|FAIL)",
+      ),
+    );
+    const result = JSON.parse(await readFile(json, "utf8")) as {
+      rollouts: { replicas: number; image: string; baselineMs: number[]; servingMs: number[] }[];
+      push: { scriptMs: number[]; slipwayMs: number[] };
+    };
+    expect(result.rollouts.map((r) => [r.replicas, r.image, r.baselineMs.length, r.servingMs.length])).toEqual([
+      [1, "on the host", 1, 1],
+      [1, "pulled", 1, 1],
+    ]);
+    expect(result.push.slipwayMs).toHaveLength(1);
+    // Everything it started is gone: its containers and its database.
+    expect(await databaseExists(databaseOf(run))).toBe(false);
+  }, 600_000);
 });

@@ -135,6 +135,7 @@ describe("a signed GitHub push becomes a running container", () => {
       SLIPWAY_JOIN_TOKEN: enrolment.joinToken,
       SLIPWAY_STATE_DIR: stateDir,
       KILL_GRACE_SECONDS: "2",
+      INVENTORY_SECONDS: "1",
     });
     projectId = (await api.ok<{ id: string }>("POST", "/api/projects", { name: "e2e" })).id;
     serviceId = (
@@ -144,6 +145,7 @@ describe("a signed GitHub push becomes a running container", () => {
         githubRepoId: repositoryId,
         branch: "main",
         containerPort: 8080,
+        drainSeconds: 1,
       })
     ).id;
   });
@@ -200,9 +202,14 @@ describe("a signed GitHub push becomes a running container", () => {
     const page = await fetch(`http://${endpoint}/`);
     expect(await page.text()).toBe("hello from the second commit\n");
 
-    const containers = await containersWithLabel(`slipway.service=${serviceId}`);
-    expect(containers).toEqual([{ id: expect.any(String), running: true }]);
-    expect(deployment.replicas[0]?.containerId).toBe(containers[0]?.id);
+    // The old replica left the route when the new one was healthy; after its drain period the
+    // agent removes its container (reported in its next inventory).
+    const containers = await eventually(
+      () => containersWithLabel(`slipway.service=${serviceId}`),
+      (list) => list.length === 1,
+      { timeoutMs: 60_000, what: "the old replica's removal" },
+    );
+    expect(containers).toEqual([{ id: deployment.replicas[0]?.containerId, running: true }]);
   });
 
   it("ignores a redelivery of a delivery it already handled", async () => {

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../test-support/host.js";
 import { apiClient, eventually } from "../test-support/api.js";
+import { getThroughIngress } from "../test-support/caddy.js";
 import { createTestDatabase, type TestDatabase } from "../test-support/database.js";
 
 const STACK = fileURLToPath(new URL("../deploy/dev/stack.sh", import.meta.url));
@@ -19,11 +20,13 @@ describe("deploy/dev/stack.sh", () => {
   let stack: ChildProcess;
   const output: string[] = [];
   let url: string;
+  let ingressPort: number;
 
   beforeAll(async () => {
     database = await createTestDatabase();
     stateDir = await mkdtemp(join(tmpdir(), "slipway-stack-"));
     const [httpPort, grpcPort] = [await freePort(), await freePort()];
+    ingressPort = await freePort();
     stack = spawn("bash", [STACK], {
       env: {
         ...process.env,
@@ -31,6 +34,8 @@ describe("deploy/dev/stack.sh", () => {
         DATABASE_URL: database.url,
         HTTP_PORT: String(httpPort),
         GRPC_PORT: String(grpcPort),
+        INGRESS_LISTEN: `127.0.0.1:${ingressPort}`,
+        INGRESS_RESOLVER_LISTEN: "127.0.0.1:0",
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -55,7 +60,7 @@ describe("deploy/dev/stack.sh", () => {
     await database?.drop();
   });
 
-  it("brings the stack up: /healthz answers and the local agent enrols", async () => {
+  it("brings the stack up: /healthz answers, the local agent enrols, and the ingress routes", async () => {
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: "ok" });
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
@@ -69,14 +74,26 @@ describe("deploy/dev/stack.sh", () => {
       { timeoutMs: 30_000, what: "the local agent enrolling" },
     );
     expect(agents).toHaveLength(1);
+    // The control plane configured the stack's Caddy: a name no service has gets its clear 404.
+    const ingress = await eventually(
+      () =>
+        getThroughIngress(`http://nothing-here.localhost:${ingressPort}/`).catch((error: Error) => ({
+          status: 0,
+          body: error.message,
+        })),
+      (answer) => answer.status !== 0,
+      { timeoutMs: 30_000, what: "the ingress" },
+    );
+    expect(ingress).toEqual({ status: 404, body: "No service answers at this address.\n" });
     // The token and secret were printed nowhere: only their location was.
     expect(output.join("\n")).not.toContain(token);
   });
 
-  it("stops the control plane and the agent on Ctrl-C", async () => {
+  it("stops the control plane, the agent and Caddy on Ctrl-C", async () => {
     const exited = new Promise<number | null>((resolve) => stack.once("exit", resolve));
     stack.kill("SIGINT");
     await exited;
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+    await expect(getThroughIngress(`http://nothing-here.localhost:${ingressPort}/`)).rejects.toThrow();
   });
 });

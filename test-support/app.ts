@@ -9,7 +9,7 @@ import { GitHubApi } from "../control-plane/src/github/github-api.js";
 import { Metrics } from "../control-plane/src/metrics/metrics.js";
 import { BUILD_TABLE } from "../control-plane/src/builds/build-work.js";
 import { DEPLOY_TABLE } from "../control-plane/src/deployments/deploy-work.js";
-import { SecretBox } from "../control-plane/src/crypto/secret-box.js";
+import { secretBoxOf } from "../control-plane/src/crypto/secret-box.js";
 import { CertificateAuthority } from "../control-plane/src/pki/certificate-authority.js";
 import { TEST_SECRET_KEY } from "./processes.js";
 
@@ -29,11 +29,19 @@ export async function buildTestApp(db: Db, env: Record<string, string>): Promise
     ...env,
   });
   // A running control plane creates its CA at start-up; join tokens carry its digest.
-  await CertificateAuthority.loadOrCreate(db, new SecretBox(config.SLIPWAY_SECRET_KEY));
+  const secretBox = secretBoxOf(config);
+  await CertificateAuthority.loadOrCreate(db, secretBox);
   const redis = new Redis(config.REDIS_URL, { lazyConnect: true });
   const store = new GitHubAppStore(db, config);
   const metrics = new Metrics(db, [BUILD_TABLE, DEPLOY_TABLE], () => 0);
-  const app = await buildApp({ config, db, redis, metrics, github: { store, api: new GitHubApi(store, config) } });
+  const app = await buildApp({
+    config,
+    db,
+    redis,
+    metrics,
+    secretBox,
+    github: { store, api: new GitHubApi(store, config) },
+  });
   return {
     app,
     metrics,

@@ -4,10 +4,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { request, type Agent } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CaddyAdmin } from "../control-plane/src/ingress/caddy-admin.js";
+import { freePort } from "./host.js";
 
 export interface TestCaddy {
   /** For INGRESS_CADDY_ADMIN. */
@@ -16,18 +15,6 @@ export interface TestCaddy {
   listen: string;
   port: number;
   stop(): Promise<void>;
-}
-
-/** A port nothing listens on right now (Caddy takes it once the control plane configures it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startCaddy(): Promise<TestCaddy> {
@@ -45,17 +32,17 @@ export async function startCaddy(): Promise<TestCaddy> {
   const adminAddress = `unix:${socket}`;
   // Ready when its admin API answers (Caddy logs readiness, but the API is what the control plane needs).
   await new Promise<void>((resolve, reject) => {
-    const admin = new CaddyAdmin(adminAddress);
     const started = Date.now();
     const attempt = () => {
       if (child.exitCode !== null) return reject(new Error(`caddy exited:\n${output}`));
-      admin.ping().then(resolve, () => {
+      adminAnswers(socket).then(resolve, () => {
         if (Date.now() - started > 20_000) return reject(new Error(`caddy did not start:\n${output}`));
         setTimeout(attempt, 50);
       });
     };
     attempt();
   });
+  // Nothing listens there until the control plane configures Caddy.
   const port = await freePort();
   return {
     adminAddress,
@@ -71,6 +58,19 @@ export async function startCaddy(): Promise<TestCaddy> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Resolves when Caddy's admin API answers on its unix socket. */
+function adminAnswers(socketPath: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path: "/config/", headers: { host: "localhost" } }, (res) => {
+      res.resume();
+      if (res.statusCode === 200) resolve();
+      else reject(new Error(`status ${res.statusCode}`));
+    });
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 /** A request that failed on a kept-alive connection the server had closed, before any answer. */

@@ -37,15 +37,16 @@ export async function trafficDuring(
       return getThroughIngress(url, agent);
     }
   };
+  const kind = (agent: Agent | false) => (agent ? "keep-alive client" : "fresh-connection client");
   const loop = async (agent: Agent | false) => {
     while (!done) {
       report.sent++;
       try {
         const { status, body } = await send(agent);
         report.bodies.set(body, (report.bodies.get(body) ?? 0) + 1);
-        if (status !== 200) report.failures.push(`status ${status}: ${body.trim()}`);
+        if (status !== 200) report.failures.push(`${kind(agent)}: status ${status}: ${body.trim()}`);
       } catch (error) {
-        report.failures.push((error as Error).message);
+        report.failures.push(`${kind(agent)}: ${(error as Error).message} at ${new Date().toISOString()}`);
       }
     }
   };

@@ -1,8 +1,11 @@
 // Push webhooks shaped like GitHub's: real examples from @octokit/webhooks-examples, adjusted to
 // point at a test repository, and signed with @octokit/webhooks-methods as GitHub would.
 import { randomUUID } from "node:crypto";
-import examples from "@octokit/webhooks-examples";
+import { createRequire } from "node:module";
 import { sign } from "@octokit/webhooks-methods";
+
+// A JSON module: required, so that plain Node (the benchmarks) loads it as vitest does.
+const examples: unknown = createRequire(import.meta.url)("@octokit/webhooks-examples");
 
 type Example = Record<string, unknown> & { repository: Record<string, unknown> };
 

@@ -11,6 +11,7 @@ import { executeBuild } from "./build/build-executor.js";
 import { executeDeploy } from "./deploy/deploy-executor.js";
 import { ContainerReconciler } from "./deploy/container-reconciler.js";
 import { LogShipper } from "./logs/log-shipper.js";
+import { ContainerLogReaders } from "./logs/container-logs.js";
 import { ProcessRegistry } from "./runtime/process-registry.js";
 import { HeldWorkStore } from "./channel/held-work-store.js";
 import { stopAgentBuildCgroups } from "./runtime/build-cgroup.js";
@@ -62,7 +63,11 @@ export class AgentRunner {
     this.channel = new AgentChannel(identity);
     this.processes = new ProcessRegistry(config.SLIPWAY_STATE_DIR);
     this.heldWork = new HeldWorkStore(config.SLIPWAY_STATE_DIR);
+    this.containerLogs = new ContainerLogReaders(docker, (request) => this.channel.sendContainerLogs(request), log);
   }
+
+  /** Replica logs the control plane asked for (GET /api/services/:id/logs), read while someone reads them. */
+  private readonly containerLogs: ContainerLogReaders;
 
   private readonly processes: ProcessRegistry;
   private readonly heldWork: HeldWorkStore;
@@ -79,10 +84,13 @@ export class AgentRunner {
     const poll = setInterval(() => this.poke(), this.config.POLL_SECONDS * 1000);
     const renewing = keepCertificateFresh(this.identity, this.channel, this.config.SLIPWAY_STATE_DIR, this.log, signal);
     const reconciling = this.config.SLIPWAY_WORK_KINDS.includes("deploy")
-      ? new ContainerReconciler(this.docker, this.channel, this.config.KILL_GRACE_SECONDS, this.log).run(
-          this.config.INVENTORY_SECONDS,
-          signal,
-        )
+      ? new ContainerReconciler(
+          this.docker,
+          this.channel,
+          this.identity.agentId,
+          this.config.KILL_GRACE_SECONDS,
+          this.log,
+        ).run(this.config.INVENTORY_SECONDS, signal)
       : Promise.resolve();
     try {
       this.poke();
@@ -161,11 +169,15 @@ export class AgentRunner {
           failures = 0;
           if (message.event?.$case === "workAvailable") this.poke();
           if (message.event?.$case === "cancel") this.cancel(message.event.value.id, message.event.value.reason);
+          if (message.event?.$case === "containerLogs") this.containerLogs.start(message.event.value);
+          if (message.event?.$case === "stopContainerLogs") this.containerLogs.stop(message.event.value.requestId);
         });
         stream.on("error", (error: Error) => {
           if (!signal.aborted) this.log.warn("session stream lost; reconnecting", { error: error.message });
         });
         stream.on("close", () => {
+          // Log requests came over this session; the control plane forgets them when it drops.
+          this.containerLogs.stopAll("the session to the control plane dropped");
           signal.removeEventListener("abort", onAbort);
           resolve();
         });
@@ -324,6 +336,7 @@ export class AgentRunner {
         result = await executeDeploy(ctx, work.spec.value, {
           docker: this.docker,
           publishHost: this.config.PUBLISH_HOST,
+          agentId: this.identity.agentId,
         });
       } else {
         result = { outcome: "failed", error: "this agent does not know how to run this kind of work" };

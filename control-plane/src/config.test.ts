@@ -14,6 +14,14 @@ describe("control plane configuration", () => {
     expect(loadConfig(valid)).toMatchObject({ REGISTRY_HOST: "registry.internal", HTTP_PORT: 8080, GRPC_PORT: 8081 });
   });
 
+  it("reads previous secret keys as a comma-separated list, empty by default", () => {
+    expect(loadConfig(valid).SLIPWAY_SECRET_KEY_PREVIOUS).toEqual([]);
+    const keys = [Buffer.alloc(32, 2).toString("base64"), Buffer.alloc(32, 3).toString("base64")];
+    expect(
+      loadConfig({ ...valid, SLIPWAY_SECRET_KEY_PREVIOUS: ` ${keys[0]}, ${keys[1]},` }).SLIPWAY_SECRET_KEY_PREVIOUS,
+    ).toEqual(keys);
+  });
+
   it.each([
     ["DATABASE_URL", undefined, "config: DATABASE_URL is required but not set"],
     ["DATABASE_URL", "mysql://x", "config: DATABASE_URL must be a postgres:// URL"],
@@ -27,6 +35,16 @@ describe("control plane configuration", () => {
     ["REGISTRY_HOST", "https://registry", "config: REGISTRY_HOST must be a host name with an optional :port"],
     ["SLIPWAY_SECRET_KEY", undefined, "config: SLIPWAY_SECRET_KEY is required but not set"],
     ["SLIPWAY_SECRET_KEY", "c2hvcnQ=", "config: SLIPWAY_SECRET_KEY must be 32 bytes, base64-encoded"],
+    [
+      "SLIPWAY_SECRET_KEY_PREVIOUS",
+      `${Buffer.alloc(32, 2).toString("base64")},c2hvcnQ=`,
+      "config: SLIPWAY_SECRET_KEY_PREVIOUS must hold 32-byte keys, base64-encoded",
+    ],
+    [
+      "SLIPWAY_SECRET_KEY_PREVIOUS",
+      Array.from({ length: 9 }, (_, i) => Buffer.alloc(32, i + 10).toString("base64")).join(","),
+      "config: SLIPWAY_SECRET_KEY_PREVIOUS may hold at most 8 keys",
+    ],
   ])("stops on %s=%s with one line naming it, never its value", (name, value, message) => {
     const env = { ...valid, [name]: value };
     if (value === undefined) delete (env as Record<string, unknown>)[name];

@@ -47,6 +47,29 @@ const schema = z
     SLIPWAY_SECRET_KEY: z
       .string()
       .refine((value) => Buffer.from(value, "base64").length === 32, "must be 32 bytes, base64-encoded"),
+    /**
+     * Keys values may still be sealed under while a rotation is under way: comma-separated, each 32
+     * bytes base64, at most 8. Values open with SLIPWAY_SECRET_KEY first, then these; after
+     * `slipway-control-plane rotate-secrets` re-sealed everything under the current key, drop them.
+     */
+    SLIPWAY_SECRET_KEY_PREVIOUS: z
+      .string()
+      .default("")
+      .transform((value) =>
+        value
+          .split(",")
+          .map((k) => k.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z
+          .array(
+            z
+              .string()
+              .refine((value) => Buffer.from(value, "base64").length === 32, "must hold 32-byte keys, base64-encoded"),
+          )
+          .max(8, "may hold at most 8 keys"),
+      ),
     /** How often GitHub Deployments are brought in step with builds. */
     GITHUB_SYNC_INTERVAL_SECONDS: z.coerce.number().min(0.2).max(3600).default(2),
     /** Images are pushed to {REGISTRY_HOST}/{project_id}/{service_id}:{commit_sha}. */
@@ -93,6 +116,31 @@ const schema = z
           .filter(Boolean),
       )
       .pipe(z.array(z.string().regex(/^(unix:\/\S+|http:\/\/[^\s/]+\/?)$/, "must be unix:/path or http://host:port"))),
+    /**
+     * Where this control plane answers Caddy's DNS questions for each service's serving replicas
+     * (UDP host:port; port 0 picks one). Started only with INGRESS_CADDY_ADMIN.
+     */
+    INGRESS_RESOLVER_LISTEN: z
+      .string()
+      .regex(/^[^\s/]+:\d{1,5}$/, "must be host:port")
+      .default("127.0.0.1:8053"),
+    /**
+     * The resolvers Caddy asks (comma-separated udp/host:port), the same list on every control
+     * plane: each control plane's INGRESS_RESOLVER_LISTEN as Caddy's host reaches it. Empty: this
+     * control plane's own.
+     */
+    INGRESS_RESOLVER_ADDRESSES: z
+      .string()
+      .default("")
+      .transform((value) =>
+        value
+          .split(",")
+          .map((a) => a.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().regex(/^udp\/[^\s/]+:\d{1,5}$/, "must be udp/host:port"))),
+    /** How long Caddy keeps an answer: a replica leaving the route can get requests this long. */
+    INGRESS_UPSTREAM_REFRESH_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
     /** How often routes are applied again even without a change (a restarted Caddy gets them back). */
     INGRESS_RESYNC_SECONDS: z.coerce.number().min(0.5).max(3600).default(10),
     /** Replicas of an agent silent this long are started again on agents that answer. */

@@ -11,6 +11,7 @@ export type Problem =
   | "not-found"
   | "conflict" // the thing exists, or is in a state that does not allow this
   | "unprocessable" // well-formed, but what it points at cannot be used (a branch that does not exist)
+  | "too-many" // a limit on concurrent use is reached: try again later
   | "lease-lost" // an agent wrote about work it no longer holds: it must stop that work
   | "unavailable"; // try again shortly
 

@@ -11,3 +11,5 @@ export { BUILD_TABLE } from "./builds/build-work.js";
 export { DEPLOY_TABLE } from "./deployments/deploy-work.js";
 export { claimWork } from "./work/sql/claim.js";
 export { finishWork } from "./work/sql/finish.js";
+// Deployments created straight from the database, for the rollout benchmark.
+export { createDeployment } from "./deployments/deployment-repository.js";

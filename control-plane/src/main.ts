@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// slipway-control-plane [serve|migrate]
+// slipway-control-plane [serve|migrate|rotate-secrets]
 import { loadConfig, ConfigError } from "./config.js";
 import { createDatabase } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
 import { startControlPlane } from "./server.js";
+import { secretBoxOf } from "./crypto/secret-box.js";
+import { RotationError, rotateSecrets } from "./crypto/rotate-secrets.js";
 
 async function main(command: string): Promise<void> {
   const config = loadConfig();
@@ -17,7 +19,26 @@ async function main(command: string): Promise<void> {
     }
     return;
   }
-  if (command !== "serve") throw new ConfigError(`usage: slipway-control-plane [serve|migrate] (got "${command}")`);
+  if (command === "rotate-secrets") {
+    // Counts only: never a value.
+    const db = createDatabase(config.DATABASE_URL, { max: 1 });
+    try {
+      const counts = await rotateSecrets(db, secretBoxOf(config));
+      const resealed = counts.reduce((sum, c) => sum + c.resealed, 0);
+      const current = counts.reduce((sum, c) => sum + c.current, 0);
+      for (const c of counts)
+        console.log(`rotate-secrets: ${c.column}: ${c.resealed} re-sealed, ${c.current} already current`);
+      console.log(
+        `rotate-secrets: re-sealed ${resealed} values under SLIPWAY_SECRET_KEY (${current} already were); ` +
+          "SLIPWAY_SECRET_KEY_PREVIOUS is no longer needed",
+      );
+    } finally {
+      await db.destroy();
+    }
+    return;
+  }
+  if (command !== "serve")
+    throw new ConfigError(`usage: slipway-control-plane [serve|migrate|rotate-secrets] (got "${command}")`);
   const controlPlane = await startControlPlane(config);
   let stopping = false;
   const shutdown = () => {
@@ -33,6 +54,10 @@ async function main(command: string): Promise<void> {
 }
 
 main(process.argv[2] ?? "serve").catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : `control plane failed to start: ${String(error)}`);
+  console.error(
+    error instanceof ConfigError || error instanceof RotationError
+      ? error.message
+      : `control plane failed to start: ${String(error)}`,
+  );
   process.exit(1);
 });

@@ -16,6 +16,7 @@ import { NotificationListener } from "./db/notification-listener.js";
 import { buildWork } from "./builds/build-work.js";
 import { deployWork } from "./deployments/deploy-work.js";
 import { sameSessionAgent } from "./work/session-hub.js";
+import { ContainerLogStreams } from "./deployments/container-log-streams.js";
 import { LOG_CHANNEL } from "./work/sql/append-log.js";
 import { startReaper } from "./work/reaper.js";
 import { wakeAgents } from "./work/wake-up.js";
@@ -23,11 +24,12 @@ import { WorkQueue } from "./work/work-queue.js";
 import { GitHubAppStore } from "./github/app-credentials.js";
 import { GitHubApi } from "./github/github-api.js";
 import { GitHubJobs } from "./jobs/github-jobs.js";
-import { SecretBox } from "./crypto/secret-box.js";
+import { secretBoxOf } from "./crypto/secret-box.js";
 import { CertificateAuthority } from "./pki/certificate-authority.js";
 import { agentChannelCredentials } from "./pki/server-credentials.js";
 import { IngressAddresses } from "./ingress/addresses.js";
 import { IngressSync } from "./ingress/ingress-sync.js";
+import { UpstreamResolver } from "./ingress/upstream-resolver.js";
 import { replaceReplicasOfSilentAgents } from "./deployments/replica-inventory.js";
 import { every } from "./jobs/periodic.js";
 
@@ -67,17 +69,20 @@ export async function startControlPlane(
   redis.on("error", () => {}); // readiness reports it; the client reconnects by itself
   await redis.connect().catch(() => {});
 
+  const secretBox = secretBoxOf(config);
   const store = new GitHubAppStore(db, config);
   const github = { store, api: new GitHubApi(store, config) };
   const logFollowers = new LogFollowers();
   // Every kind of leased work this control plane hands to agents, in the order agents are offered it.
-  const work = new WorkQueue(db, [buildWork({ registryHost: config.REGISTRY_HOST }), deployWork()], {
+  const work = new WorkQueue(db, [buildWork({ registryHost: config.REGISTRY_HOST }), deployWork({ secretBox })], {
     leaseSeconds: config.LEASE_SECONDS,
   });
   const hub = work.sessions;
   const metrics = new Metrics(db, work.kinds, () => hub.connectedAgents);
   const authenticator = new AgentAuthenticator(db);
   const ingressAddresses = ingressAddressesOf(config);
+  const containerLogs = new ContainerLogStreams(hub, { redisUrl: config.REDIS_URL });
+  await containerLogs.start();
   const app = await buildApp({
     config,
     db,
@@ -85,7 +90,9 @@ export async function startControlPlane(
     github,
     logFollowers,
     metrics,
+    secretBox,
     ingressAddresses,
+    containerLogs,
     // At once for this process's next call; the NOTIFY that follows reaches every control plane.
     onAgentChanged: (agentId) => authenticator.forget(agentId),
   });
@@ -111,19 +118,32 @@ export async function startControlPlane(
   listener.on("error", (error) =>
     app.log.warn({ err: error }, "notification listener lost its connection; reconnecting"),
   );
+  const upstreamResolver =
+    config.INGRESS_CADDY_ADMIN.length > 0
+      ? new UpstreamResolver({ listen: config.INGRESS_RESOLVER_LISTEN, refreshMs: config.INGRESS_UPSTREAM_REFRESH_MS })
+      : undefined;
+  const ownResolverAddress = await upstreamResolver?.start();
   const ingress = new IngressSync(
     db,
     {
       caddyAdmins: config.INGRESS_CADDY_ADMIN,
       addresses: ingressAddresses,
       resyncSeconds: config.INGRESS_RESYNC_SECONDS,
+      resolver: upstreamResolver && {
+        instance: upstreamResolver,
+        addresses:
+          config.INGRESS_RESOLVER_ADDRESSES.length > 0
+            ? config.INGRESS_RESOLVER_ADDRESSES
+            : [ownResolverAddress as string],
+        refreshMs: config.INGRESS_UPSTREAM_REFRESH_MS,
+      },
     },
     app.log,
   );
   ingress.start(listener);
   await listener.start();
 
-  const ca = await CertificateAuthority.loadOrCreate(db, new SecretBox(config.SLIPWAY_SECRET_KEY));
+  const ca = await CertificateAuthority.loadOrCreate(db, secretBox);
   const tls = await agentChannelCredentials(ca, (error) =>
     app.log.error({ err: error }, "could not renew the agent channel's server certificate; retrying within the hour"),
   );
@@ -139,6 +159,7 @@ export async function startControlPlane(
       metrics,
       github: github.api,
       log: app.log,
+      containerLogs,
     }),
   );
   // TLS even inside the WireGuard mesh: the mesh proves a host, the certificate proves an agent.
@@ -185,9 +206,11 @@ export async function startControlPlane(
       await stopReaper();
       await stopReplicaWatch();
       await ingress.stop();
+      await upstreamResolver?.stop();
       tls.stop();
       await githubJobs.stop();
       hub.closeAll();
+      await containerLogs.stop();
       await new Promise<void>((resolve) => grpc.tryShutdown(() => resolve()));
       await app.close();
       await listener.stop();

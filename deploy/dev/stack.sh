@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up on this host and runs the all-in-one stack in the foreground:
-# the control plane, one local agent (build + deploy) and the local registry.
-# Ctrl-C stops the control plane and the agent; system services keep running.
+# the control plane, one local agent (build + deploy), Caddy as the ingress and the local registry.
+# Ctrl-C stops the control plane, the agent and Caddy; system services keep running.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -38,6 +38,12 @@ HTTP_PORT="${HTTP_PORT:-8080}"
 GRPC_HOST="${GRPC_HOST:-127.0.0.1}"
 GRPC_PORT="${GRPC_PORT:-8081}"
 PUBLIC_URL="${PUBLIC_URL:-http://$HTTP_HOST:$HTTP_PORT}"
+# Services answer at http://<service>-<project>.localhost:8088: *.localhost resolves to the
+# loopback address with no DNS set-up. The control plane configures Caddy through its admin API on
+# a unix socket in the stack's directory (only this user can reach it).
+INGRESS_BASE_DOMAIN="${INGRESS_BASE_DOMAIN:-localhost}"
+INGRESS_LISTEN="${INGRESS_LISTEN:-127.0.0.1:8088}"
+INGRESS_CADDY_ADMIN="${INGRESS_CADDY_ADMIN:-unix:$STATE/caddy/admin.sock}"
 set +a
 
 pids=()
@@ -48,12 +54,27 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo; echo "==> Stopping"; exit 0' INT TERM
 
+if [ "$INGRESS_CADDY_ADMIN" = "unix:$STATE/caddy/admin.sock" ]; then
+  echo "==> Starting Caddy, the ingress (log: $STATE/caddy.log)"
+  mkdir -p "$STATE/caddy"
+  rm -f "$STATE/caddy/admin.sock"
+  printf '{"admin":{"listen":"unix/%s","origins":["localhost"]}}\n' "$STATE/caddy/admin.sock" >"$STATE/caddy/caddy.json"
+  # Its own HOME: its autosaved configuration and certificates stay in the stack's directory.
+  HOME="$STATE/caddy" XDG_DATA_HOME="$STATE/caddy" XDG_CONFIG_HOME="$STATE/caddy" \
+    caddy run --config "$STATE/caddy/caddy.json" >>"$STATE/caddy.log" 2>&1 &
+  pids+=("$!")
+  for _ in $(seq 1 100); do
+    [ -S "$STATE/caddy/admin.sock" ] && break
+    sleep 0.1
+  done
+fi
+
 echo "==> Starting the control plane (log: $STATE/control-plane.log)"
 node "$REPO_ROOT/control-plane/dist/main.js" serve >>"$STATE/control-plane.log" 2>&1 &
 pids+=("$!")
 for _ in $(seq 1 100); do
   if curl -fsS "http://$HTTP_HOST:$HTTP_PORT/healthz" >/dev/null 2>&1; then break; fi
-  if ! kill -0 "${pids[0]}" 2>/dev/null; then
+  if ! kill -0 "${pids[-1]}" 2>/dev/null; then
     echo "slipway: the control plane exited; last lines of its log:" >&2
     tail -n 20 "$STATE/control-plane.log" >&2
     exit 1
@@ -86,6 +107,7 @@ Slipway is running at $PUBLIC_URL
   API token:         in $STATE/env (SLIPWAY_BOOTSTRAP_TOKEN)
   GitHub webhook:    $PUBLIC_URL/api/webhooks/github (secret: GITHUB_WEBHOOK_SECRET in $STATE/env)
   Registry:          http://$REGISTRY_HOST
+  Services:          http://<service>-<project>.$INGRESS_BASE_DOMAIN:${INGRESS_LISTEN##*:} (each service's "url")
   Press Ctrl-C to stop.
 
 MSG

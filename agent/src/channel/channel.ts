@@ -24,6 +24,8 @@ import {
   type RegisterResponse,
   type RenewCertificateResponse,
   type ReportStatusRequest,
+  type SendContainerLogsRequest,
+  type SendContainerLogsResponse,
   type SessionResponse,
 } from "@slipway/proto";
 import type { AgentIdentity } from "./identity-store.js";
@@ -176,6 +178,13 @@ export class AgentChannel {
 
   reportContainers(request: ReportContainersRequest): Promise<ReportContainersResponse> {
     return this.call(this.client.reportContainers as Unary<ReportContainersRequest, ReportContainersResponse>, request);
+  }
+
+  sendContainerLogs(request: SendContainerLogsRequest): Promise<SendContainerLogsResponse> {
+    return this.call(
+      this.client.sendContainerLogs as Unary<SendContainerLogsRequest, SendContainerLogsResponse>,
+      request,
+    );
   }
 
   renewCertificate(csrPem: string): Promise<RenewCertificateResponse> {

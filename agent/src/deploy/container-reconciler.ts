@@ -16,6 +16,7 @@ export class ContainerReconciler {
   constructor(
     private readonly docker: Docker,
     private readonly channel: AgentChannel,
+    private readonly agentId: string,
     private readonly stopGraceSeconds: number,
     private readonly log: AgentLogger,
   ) {}
@@ -43,7 +44,7 @@ export class ContainerReconciler {
 
   /** One round: report, then start removing what is unwanted. Returns the removals started. */
   async reconcileOnce(): Promise<Promise<void>[]> {
-    const containers = await listManagedContainers(this.docker);
+    const containers = await listManagedContainers(this.docker, this.agentId);
     const { removeContainerIds } = await this.channel.reportContainers({
       containers: containers.map((c) => ({
         containerId: c.id,

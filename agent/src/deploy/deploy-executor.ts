@@ -13,6 +13,7 @@ import { whileImagesInUse } from "../runtime/podman.js";
 export interface DeployExecutorOptions {
   docker: Docker;
   publishHost: string;
+  agentId: string;
 }
 
 /** For a spec from a control plane that sends none: GET / within a minute. */
@@ -51,6 +52,7 @@ export async function executeDeploy(
         [LABELS.project]: spec.projectId,
         [LABELS.deployment]: spec.deploymentId,
         [LABELS.sequence]: String(spec.deploymentSequence),
+        [LABELS.agent]: options.agentId,
       },
     });
   });

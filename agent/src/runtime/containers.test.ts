@@ -19,25 +19,30 @@ describe("the host's Slipway containers", () => {
       .createContainer({ Image: BASE_IMAGE, Cmd: ["sleep", "600"], Labels: { "test.marker": marker, ...labels } })
       .then((c) => c.id);
 
-  it("lists each replica's container with its deployment, and nothing Slipway did not start", async () => {
+  it("lists each replica's container this agent started, and nothing Slipway or this agent did not start", async () => {
     const deployment = randomUUID();
-    const replica = await create({
+    const agent = randomUUID();
+    const replicaLabels = {
       [LABELS.managed]: "true",
       [LABELS.service]: service,
       [LABELS.deployment]: deployment,
       [LABELS.replica]: "2",
       [LABELS.sequence]: "7",
-    });
-    // Someone else's container with a look-alike label, and one with Slipway's mark but no replica.
+    };
+    const replica = await create({ ...replicaLabels, [LABELS.agent]: agent });
+    // Someone else's container with a look-alike label, one with Slipway's mark but no replica, and
+    // a replica another agent sharing this host started.
     const foreign = await create({ [LABELS.service]: service });
-    const broken = await create({ [LABELS.managed]: "true", [LABELS.service]: service });
+    const broken = await create({ [LABELS.managed]: "true", [LABELS.service]: service, [LABELS.agent]: agent });
+    const otherAgents = await create({ ...replicaLabels, [LABELS.agent]: randomUUID() });
 
-    const listed = (await listManagedContainers(docker)).filter((c) => c.serviceId === service);
+    const listed = (await listManagedContainers(docker, agent)).filter((c) => c.serviceId === service);
     expect(listed).toEqual([
       { id: replica, serviceId: service, deploymentId: deployment, replicaIndex: 2, sequence: 7, running: false },
     ]);
     expect(listed.map((c) => c.id)).not.toContain(foreign);
     expect(listed.map((c) => c.id)).not.toContain(broken);
+    expect(listed.map((c) => c.id)).not.toContain(otherAgents);
   });
 
   it("removes a running container, and removing one already gone is not an error", async () => {

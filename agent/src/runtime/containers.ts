@@ -9,6 +9,9 @@ export const LABELS = {
   /** The deployment's place among the service's deployments: what "older" means. */
   sequence: "slipway.deployment-sequence",
   replica: "slipway.replica",
+  /** The agent that started it: several agents may share one host (and its podman), and each
+   * reconciles only its own containers. */
+  agent: "slipway.agent",
 } as const;
 
 export function connect(socketPath: string): Docker {
@@ -127,9 +130,12 @@ export interface ManagedContainer {
   running: boolean;
 }
 
-/** Every container on this host carrying Slipway's replica labels; nothing else is ever listed. */
-export async function listManagedContainers(docker: Docker): Promise<ManagedContainer[]> {
-  const containers = await docker.listContainers({ all: true, filters: { label: [`${LABELS.managed}=true`] } });
+/** Every container this agent started on this host for a replica; nothing else is ever listed. */
+export async function listManagedContainers(docker: Docker, agentId: string): Promise<ManagedContainer[]> {
+  const containers = await docker.listContainers({
+    all: true,
+    filters: { label: [`${LABELS.managed}=true`, `${LABELS.agent}=${agentId}`] },
+  });
   return containers.flatMap((c) => {
     const labels = c.Labels ?? {};
     const serviceId = labels[LABELS.service];

@@ -29,6 +29,7 @@ const CODES: Record<Problem, status> = {
   "not-found": status.NOT_FOUND,
   conflict: status.ALREADY_EXISTS,
   unprocessable: status.INVALID_ARGUMENT,
+  "too-many": status.RESOURCE_EXHAUSTED,
   "lease-lost": status.FAILED_PRECONDITION,
   unavailable: status.UNAVAILABLE,
 };

@@ -845,6 +845,15 @@ describe("agent channel (server side)", () => {
     }
   });
 
+  it("refuses malformed container log messages, and tells the agent to stop a stream nobody reads", async () => {
+    const send = (request: unknown) => rpc(client.sendContainerLogs as Call<unknown, { stop: boolean }>, request);
+    const end = { $case: "end", value: { error: "" } };
+    expect(await codeOf(send({ requestId: "not-a-uuid", event: end }))).toBe("INVALID_ARGUMENT");
+    expect(await codeOf(send({ requestId: randomUUID() }))).toBe("INVALID_ARGUMENT");
+    const chunk = { $case: "chunk", value: { lines: [{ stream: 1, line: "hello", truncated: false }] } };
+    expect(await send({ requestId: randomUUID(), event: chunk })).toEqual({ stop: true });
+  });
+
   it("stores repeated and out-of-order log chunks once each, in order, and ignores stale phase reports", async () => {
     const { joinToken } = await createAgent(database.db, actor, { name: "repeater", capabilities: ["build"] });
     await becomeAgent(joinToken);

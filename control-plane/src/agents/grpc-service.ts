@@ -6,6 +6,7 @@ import { status, type Metadata, type sendUnaryData, type ServerUnaryCall } from 
 import type { FastifyBaseLogger } from "fastify";
 import {
   METADATA,
+  LogStream,
   Outcome,
   PROTOCOL_VERSION,
   Verdict,
@@ -31,6 +32,7 @@ import { containersToRemove } from "../deployments/replica-inventory.js";
 import { callerAgentId } from "./peer-identity.js";
 import { UUID_PATTERN, sanitizeText } from "../patterns.js";
 import type { Metrics } from "../metrics/metrics.js";
+import type { AgentLogEvent, ContainerLogStreams } from "../deployments/container-log-streams.js";
 
 export interface AgentServiceDeps {
   db: Db;
@@ -42,9 +44,13 @@ export interface AgentServiceDeps {
   metrics: Metrics;
   github: GitHubApi;
   log: FastifyBaseLogger;
+  /** Where the container log lines agents send go (absent: every stream is unknown, the agent stops). */
+  containerLogs?: ContainerLogStreams;
 }
 
 const UUID = new RegExp(UUID_PATTERN);
+/** A container log line longer than this (in characters) is cut; the agent cuts at 16 KiB already. */
+const MAX_LOG_LINE = 16 * 1024;
 
 // ---- proto ↔ domain names: an enum value WORK_KIND_BUILD is the kind "build", and so on ----------
 
@@ -76,9 +82,18 @@ function toWork({ kind, row, spec }: HeldWork): Work {
 }
 
 function toSessionResponse(event: SessionEvent): SessionResponse {
-  return event.type === "work-available"
-    ? { event: { $case: "workAvailable", value: { kind: wireKind(event.kind) } } }
-    : { event: { $case: "cancel", value: { kind: wireKind(event.kind), id: event.id, reason: event.reason } } };
+  switch (event.type) {
+    case "work-available":
+      return { event: { $case: "workAvailable", value: { kind: wireKind(event.kind) } } };
+    case "cancel":
+      return { event: { $case: "cancel", value: { kind: wireKind(event.kind), id: event.id, reason: event.reason } } };
+    case "container-logs": {
+      const { type: _type, ...ask } = event;
+      return { event: { $case: "containerLogs", value: ask } };
+    }
+    case "stop-container-logs":
+      return { event: { $case: "stopContainerLogs", value: { requestId: event.requestId } } };
+  }
 }
 
 // ---- request checks ------------------------------------------------------------------------------
@@ -327,6 +342,27 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceServer {
           }
         }),
       };
+    }),
+
+    sendContainerLogs: unary("SendContainerLogs", async (request, agent) => {
+      if (!UUID.test(request.requestId)) throw invalidArgument("request_id must be a uuid");
+      let event: AgentLogEvent;
+      if (request.event?.$case === "chunk") {
+        const lines = request.event.value.lines;
+        if (lines.length > 10_000) throw invalidArgument("at most 10000 lines per chunk");
+        event = {
+          type: "lines",
+          lines: lines.map((l) => ({
+            stream: l.stream === LogStream.LOG_STREAM_STDERR ? "stderr" : "stdout",
+            line: l.line.length > MAX_LOG_LINE ? l.line.slice(0, MAX_LOG_LINE) : l.line,
+            time: l.time ? l.time.toISOString() : null,
+            ...(l.truncated || l.line.length > MAX_LOG_LINE ? { truncated: true } : {}),
+          })),
+        };
+      } else if (request.event?.$case === "end") {
+        event = { type: "end", error: sanitizeText(request.event.value.error, 2000) };
+      } else throw invalidArgument("a chunk or an end is required");
+      return deps.containerLogs ? deps.containerLogs.deliver(agent.id, request.requestId, event) : { stop: true };
     }),
 
     getGitCredentials: unary("GetGitCredentials", async (request, agent) => {

@@ -10,6 +10,7 @@ import { Uuid } from "../projects/schemas.js";
 import { readLogChunks } from "./build-logs.js";
 import { getBuild } from "./build-service.js";
 import { isTerminalBuildStatus } from "./build-status.js";
+import { EventStream } from "../http/event-stream.js";
 
 /** Wakes followers of a build's log; fed by the LISTEN connection (any control plane's appends). */
 export class LogFollowers extends EventEmitter<Record<string, []>> {
@@ -49,33 +50,17 @@ export const logStreamRoutes: FastifyPluginAsyncTypebox<{ db: Db; followers: Log
       const match = POSITION.exec(resumeFrom);
       let position = { attempt: match ? Number(match[1]) : 0, seq: match ? Number(match[2]) : 0 };
 
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-store",
-        connection: "keep-alive",
-        "x-accel-buffering": "no",
-      });
-
-      let closed = false;
+      const stream = new EventStream(request, reply);
+      stream.start();
       let wake: () => void = () => {};
       const onLog = () => wake();
       followers.on(build.id, onLog);
-      request.raw.on("close", () => {
-        closed = true;
-        wake();
-      });
+      stream.onClose(() => wake());
       try {
-        while (!closed) {
+        while (!stream.closed) {
           const chunks = await readLogChunks(db, build.id, position, 200);
           for (const chunk of chunks) {
-            // SSE ends a line at CR, LF or CRLF: split on all three, so that output (progress bars
-            // use a lone CR) can never start a field of its own such as `id:` or `event:`.
-            const data = chunk.text.replace(/(\r\n|\r|\n)$/, "").split(/\r\n|\r|\n/);
-            const event = `id: ${chunk.attempt}:${chunk.seq}\nevent: log\n${data.map((line) => `data: ${line}`).join("\n")}\n\n`;
-            // A slow reader must not make us buffer the whole log: wait until it drained.
-            if (!res.write(event)) await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+            await stream.send("log", chunk.text, `${chunk.attempt}:${chunk.seq}`);
             position = { attempt: chunk.attempt, seq: chunk.seq };
           }
           if (chunks.length === 200) continue;
@@ -83,7 +68,7 @@ export const logStreamRoutes: FastifyPluginAsyncTypebox<{ db: Db; followers: Log
           if (isTerminalBuildStatus(current.status)) {
             // One last read: chunks stored just before the build ended.
             if ((await readLogChunks(db, build.id, position, 1)).length > 0) continue;
-            res.write(`event: end\ndata: ${JSON.stringify({ status: current.status })}\n\n`);
+            await stream.send("end", JSON.stringify({ status: current.status }));
             break;
           }
           await new Promise<void>((resolve) => {
@@ -96,7 +81,7 @@ export const logStreamRoutes: FastifyPluginAsyncTypebox<{ db: Db; followers: Log
         }
       } finally {
         followers.off(build.id, onLog);
-        res.end();
+        stream.end();
       }
     },
   );

@@ -70,6 +70,18 @@ export interface GithubAppsTable {
   created_at: CreatedAt;
 }
 
+/** An environment variable of a service, or shared by a project (service_id null); value always sealed. */
+export interface VariablesTable {
+  id: Generated<string>;
+  project_id: string;
+  service_id: string | null;
+  name: string;
+  value_enc: Buffer;
+  secret: Generated<boolean>;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
 export interface SessionsTable {
   id_hash: Buffer;
   user_id: string;
@@ -326,6 +338,7 @@ export interface Database {
   github_installations: GithubInstallationsTable;
   github_repos: GithubReposTable;
   github_deployments: GithubDeploymentsTable;
+  variables: VariablesTable;
 }
 
 export type Build = Selectable<BuildsTable>;
@@ -334,6 +347,7 @@ export type Project = Selectable<ProjectsTable>;
 export type Agent = Selectable<AgentsTable>;
 export type Deployment = Selectable<DeploymentsTable>;
 export type DeployWorkItem = Selectable<DeployWorkItemsTable>;
+export type Variable = Selectable<VariablesTable>;
 
 /** The organisation and admin that exist until the dashboard brings accounts (see 0001_initial.sql). */
 export const DEFAULT_ORG_ID = "00000000-0000-4000-8000-000000000001";

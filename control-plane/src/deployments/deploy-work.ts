@@ -10,6 +10,9 @@ import { invalid } from "../errors.js";
 import type { WorkEnding, WorkKind, WorkReport, WorkTable } from "../work/kind.js";
 import { moveWork } from "../work/sql/move.js";
 import { healthCheckMessage, type HealthCheckSettings } from "./health-check.js";
+import type { SecretBox } from "../crypto/secret-box.js";
+import { sealedEnvironment, openEnvironment } from "../settings/environment.js";
+import { UnrunnableWorkError } from "../work/kind.js";
 
 const LEASED_DEPLOY_ITEM_STATUSES = ["claimed", "pulling", "starting"] as const satisfies DeployItemStatus[];
 
@@ -36,7 +39,7 @@ export const DEPLOY_TABLE: WorkTable = {
   details: (item) => sql`(
     SELECT json_build_object('projectId', s.project_id, 'serviceId', s.id, 'imageRef', d.image_ref,
                              'containerPort', s.container_port, 'sequence', d.sequence,
-                             'healthCheck', s.health_check)
+                             'healthCheck', s.health_check, 'variables', ${sealedEnvironment(sql`s`)})
     FROM deployments d JOIN services s ON s.id = d.service_id WHERE d.id = ${item}.deployment_id)`,
 };
 
@@ -47,6 +50,8 @@ interface DeployDetails {
   containerPort: number;
   sequence: number;
   healthCheck: Partial<HealthCheckSettings>;
+  /** The service's effective variables, sealed: name → base64 of the sealed value. */
+  variables: Record<string, string> | null;
 }
 
 interface DeployResult {
@@ -55,12 +60,28 @@ interface DeployResult {
   port?: unknown;
 }
 
-export function deployWork(): WorkKind<DeployWorkItem, DeploySpec> {
+export interface DeployWorkOptions {
+  /** Opens the services' variables (settings/), which travel sealed until the spec is made. */
+  secretBox: SecretBox;
+}
+
+export function deployWork({ secretBox }: DeployWorkOptions): WorkKind<DeployWorkItem, DeploySpec> {
   return {
     ...DEPLOY_TABLE,
     capability: "deploy",
     spec(item, details): DeploySpec {
-      const { projectId, serviceId, imageRef, containerPort, sequence, healthCheck } = details as DeployDetails;
+      const { projectId, serviceId, imageRef, containerPort, sequence, healthCheck, variables } =
+        details as DeployDetails;
+      let env: Record<string, string>;
+      try {
+        env = openEnvironment(secretBox, variables ?? {});
+      } catch {
+        // Every try would fail the same way: the replica fails at once, saying why (never a value).
+        throw new UnrunnableWorkError(
+          "cannot open the service's variables and secrets: was SLIPWAY_SECRET_KEY changed without " +
+            "SLIPWAY_SECRET_KEY_PREVIOUS? Set the old key there, or set the variables again",
+        );
+      }
       return {
         projectId,
         serviceId,
@@ -68,7 +89,8 @@ export function deployWork(): WorkKind<DeployWorkItem, DeploySpec> {
         replicaIndex: item.replica_index,
         imageRef,
         containerPort,
-        env: { PORT: String(containerPort) },
+        // The service's variables over its project's; PORT is always the port Slipway routes to.
+        env: { ...env, PORT: String(containerPort) },
         deploymentSequence: sequence,
         healthCheck: healthCheckMessage(healthCheck),
       };

@@ -9,6 +9,8 @@ import { buildWork, insertBuild } from "../builds/build-work.js";
 import { WorkQueue, type ClaimingAgent } from "../work/work-queue.js";
 import { deployWork } from "./deploy-work.js";
 import { createDeployment } from "./deployment-repository.js";
+import { SecretBox } from "../crypto/secret-box.js";
+import { TEST_SECRET_KEY } from "../../../test-support/processes.js";
 
 const DIGEST = `sha256:${"cd".repeat(32)}`;
 
@@ -25,9 +27,13 @@ describe("deployments of a service", () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    queue = new WorkQueue(database.db, [buildWork({ registryHost: "registry.test" }), deployWork()], {
-      leaseSeconds: 60,
-    });
+    queue = new WorkQueue(
+      database.db,
+      [buildWork({ registryHost: "registry.test" }), deployWork({ secretBox: new SecretBox(TEST_SECRET_KEY) })],
+      {
+        leaseSeconds: 60,
+      },
+    );
   });
 
   afterAll(() => database.drop());

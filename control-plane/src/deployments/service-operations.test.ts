@@ -18,7 +18,10 @@ import { buildWork } from "../builds/build-work.js";
 import { WorkQueue, type ClaimingAgent } from "../work/work-queue.js";
 import { deployWork } from "./deploy-work.js";
 import { replaceReplicasOfSilentAgents } from "./replica-inventory.js";
+import { deployService, restartService, startService, stopService } from "./service-operations.js";
 import { desiredGitHubState } from "../github/deployment-sync.js";
+import { SecretBox } from "../crypto/secret-box.js";
+import { TEST_SECRET_KEY } from "../../../test-support/processes.js";
 
 const TOKEN = randomBytes(32).toString("hex");
 const ACTOR = `user:${BOOTSTRAP_ADMIN_ID}`;
@@ -60,9 +63,13 @@ describe("service operations", () => {
       SLIPWAY_BOOTSTRAP_TOKEN: TOKEN,
     });
     app = testApp.app;
-    queue = new WorkQueue(database.db, [buildWork({ registryHost: "registry.test" }), deployWork()], {
-      leaseSeconds: 60,
-    });
+    queue = new WorkQueue(
+      database.db,
+      [buildWork({ registryHost: "registry.test" }), deployWork({ secretBox: new SecretBox(TEST_SECRET_KEY) })],
+      {
+        leaseSeconds: 60,
+      },
+    );
     gitRoot = await mkdtemp(join(tmpdir(), "slipway-operations-git-"));
     git = await startGitServer(gitRoot);
   });
@@ -257,6 +264,27 @@ describe("service operations", () => {
       status: 404,
       body: { error: "service 00000000-0000-4000-8000-000000000000 not found", statusCode: 404 },
     });
+    expect(await snapshot(service)).toEqual(before);
+  });
+
+  it("lets viewers look but not deploy, restart, stop or start", async () => {
+    const service = await newService();
+    const build = await completedBuild(service);
+    const before = await snapshot(service);
+    const viewer = { userId: BOOTSTRAP_ADMIN_ID, orgId: DEFAULT_ORG_ID, role: "viewer" as const, label: "user:viewer" };
+    const refusals = [
+      deployService(database.db, viewer, service.id, { buildId: build.id }),
+      deployService(database.db, viewer, service.id, {}),
+      restartService(database.db, viewer, service.id),
+      stopService(database.db, viewer, service.id),
+      startService(database.db, viewer, service.id),
+    ];
+    for (const refusal of refusals) {
+      await expect(refusal).rejects.toMatchObject({
+        problem: "forbidden",
+        message: "viewers cannot deploy, restart, stop or start services",
+      });
+    }
     expect(await snapshot(service)).toEqual(before);
   });
 

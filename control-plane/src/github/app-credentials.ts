@@ -3,7 +3,7 @@
 // webhook needs the webhook secret.
 import type { Config } from "../config.js";
 import type { Db } from "../db/database.js";
-import { SecretBox } from "../crypto/secret-box.js";
+import { secretBoxOf, type SecretBox } from "../crypto/secret-box.js";
 
 export interface AppCredentials {
   appId: number;
@@ -34,6 +34,7 @@ type GitHubConfig = Pick<
   | "GITHUB_APP_CLIENT_SECRET"
   | "GITHUB_WEBHOOK_SECRET"
   | "SLIPWAY_SECRET_KEY"
+  | "SLIPWAY_SECRET_KEY_PREVIOUS"
 >;
 
 const CACHE_MS = 10_000;
@@ -53,7 +54,7 @@ export class GitHubAppStore {
     private readonly db: Db,
     private readonly config: GitHubConfig,
   ) {
-    this.box = new SecretBox(config.SLIPWAY_SECRET_KEY);
+    this.box = secretBoxOf(config);
   }
 
   /** The app to act as, or undefined when none is configured yet. */

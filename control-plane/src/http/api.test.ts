@@ -38,7 +38,12 @@ describe("REST API", () => {
     await database.drop();
   });
 
-  const call = (method: "GET" | "POST" | "PATCH", url: string, payload?: unknown, token: string | null = TOKEN) =>
+  const call = (
+    method: "GET" | "POST" | "PATCH" | "PUT",
+    url: string,
+    payload?: unknown,
+    token: string | null = TOKEN,
+  ) =>
     app.inject({
       method,
       url,
@@ -53,7 +58,7 @@ describe("REST API", () => {
       .filter((line) => line.includes("/api/"));
     expect(routes.length).toBeGreaterThan(5);
     const id = "00000000-0000-4000-8000-000000000000";
-    const probes: ["GET" | "POST" | "PATCH", string][] = [
+    const probes: ["GET" | "POST" | "PATCH" | "PUT", string][] = [
       ["GET", "/api/projects"],
       ["POST", "/api/projects"],
       ["GET", `/api/projects/${id}/services`],
@@ -74,6 +79,12 @@ describe("REST API", () => {
       ["POST", "/api/agents"],
       ["PATCH", `/api/agents/${id}`],
       ["GET", "/api/webhook-deliveries"],
+      ["GET", `/api/services/${id}/variables`],
+      ["PUT", `/api/services/${id}/variables`],
+      ["PATCH", `/api/services/${id}/variables`],
+      ["GET", `/api/projects/${id}/variables`],
+      ["PUT", `/api/projects/${id}/variables`],
+      ["PATCH", `/api/projects/${id}/variables`],
     ];
     for (const [method, url] of probes) {
       for (const token of [null, "wrong-token", `${TOKEN}x`]) {

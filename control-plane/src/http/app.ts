@@ -19,12 +19,17 @@ import { agentRoutes } from "../agents/routes.js";
 import { buildRoutes } from "../builds/routes.js";
 import { LogFollowers, logStreamRoutes } from "../builds/log-stream-routes.js";
 import { deploymentRoutes } from "../deployments/routes.js";
+import { containerLogRoutes } from "../deployments/container-log-routes.js";
+import { ContainerLogStreams } from "../deployments/container-log-streams.js";
+import { SessionHub } from "../work/session-hub.js";
 import { deliveryRoutes } from "../github/deliveries-routes.js";
 import { githubWebhookRoutes } from "../github/webhook-routes.js";
 import { PushRecorder } from "../github/push-recorder.js";
 import { WorkWaker } from "../work/wake-up.js";
 import { githubSetupRoutes } from "../github/setup-routes.js";
 import { projectRoutes } from "../projects/routes.js";
+import { variableRoutes } from "../settings/routes.js";
+import type { SecretBox } from "../crypto/secret-box.js";
 import { installErrorHandler } from "./error-handler.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { healthRoutes } from "./health-routes.js";
@@ -42,8 +47,12 @@ export interface AppDeps {
   logFollowers?: LogFollowers;
   metrics: Metrics;
   github: { store: GitHubAppStore; api: GitHubApi };
+  /** Seals and opens what the API stores encrypted (services' variables). */
+  secretBox: SecretBox;
   /** Called when an agent is revoked, drained or undrained through this control plane. */
   onAgentChanged?: (agentId: string) => void;
+  /** Replicas' container logs through the agents holding them (none connected when not given). */
+  containerLogs?: ContainerLogStreams;
   /** Where services are reached (their `url`); plain http://<label>.localhost when not given. */
   ingressAddresses?: IngressAddresses;
 }
@@ -55,7 +64,9 @@ export async function buildApp({
   github,
   logFollowers,
   metrics,
+  secretBox,
   onAgentChanged,
+  containerLogs = new ContainerLogStreams(new SessionHub()),
   ingressAddresses = new IngressAddresses({ baseDomain: "localhost", listen: ":80", https: false }),
 }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -103,6 +114,8 @@ export async function buildApp({
       await api.register(buildRoutes, { db, metrics });
       await api.register(logStreamRoutes, { db, followers: logFollowers ?? new LogFollowers() });
       await api.register(deploymentRoutes, { db });
+      await api.register(containerLogRoutes, { db, streams: containerLogs });
+      await api.register(variableRoutes, { db, secretBox });
       await api.register(agentRoutes, { db, onAgentChanged: onAgentChanged ?? (() => {}) });
       await api.register(deliveryRoutes, { db });
       await api.register(githubSetupRoutes, {

@@ -8,6 +8,7 @@ const STATUS: Record<Problem, number> = {
   forbidden: 403,
   "not-found": 404,
   conflict: 409,
+  "too-many": 429,
   "lease-lost": 409,
   unprocessable: 422,
   unavailable: 503,

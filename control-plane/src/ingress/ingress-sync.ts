@@ -2,10 +2,13 @@
 // items `running`: they passed their health check). Woken by NOTIFY when a replica starts or stops
 // serving or host names change, and every few seconds in case a hint was lost or Caddy restarted.
 //
-// A replica that left the route is marked `unrouted_at` once every Caddy has confirmed the route
-// without it: from then on its drain period counts, and after it the agent's container reconciler
-// removes the container (deployments/replica-inventory.ts). Passes run one at a time across all
-// control planes (an advisory lock), so an older view of the routes never overwrites a newer one.
+// Each pass hands the serving replicas to this control plane's upstream resolver (where Caddy learns
+// them, upstream-resolver.ts) before it applies the routes, so a route Caddy starts using already
+// has its replicas. A replica that left the answers is marked `unrouted_at` as of when Caddy's
+// cached answers with it run out: from then on its drain period counts, and after it the agent's
+// container reconciler removes the container (deployments/replica-inventory.ts). Passes run one at
+// a time across all control planes (an advisory lock), so an older view of the routes never
+// overwrites a newer one.
 import { sql } from "kysely";
 import type { FastifyBaseLogger } from "fastify";
 import type { Db } from "../db/database.js";
@@ -13,6 +16,7 @@ import type { NotificationListener } from "../db/notification-listener.js";
 import type { IngressAddresses } from "./addresses.js";
 import { CaddyAdmin } from "./caddy-admin.js";
 import { caddyServer, type ServiceRoute } from "./caddy-config.js";
+import type { UpstreamResolver } from "./upstream-resolver.js";
 
 export const INGRESS_CHANNEL = "slipway_ingress";
 const INGRESS_LOCK = sql`hashtext('slipway.ingress')`;
@@ -22,6 +26,8 @@ export interface IngressSyncOptions {
   caddyAdmins: readonly string[];
   addresses: IngressAddresses;
   resyncSeconds: number;
+  /** Answers Caddy's questions for replicas; absent without Caddy. */
+  resolver?: { instance: UpstreamResolver; addresses: readonly string[]; refreshMs: number };
 }
 
 export class IngressSync {
@@ -96,11 +102,21 @@ export class IngressSync {
         hosts: [this.options.addresses.hostOf(row.label), ...row.domains],
         upstreams: row.upstreams.map((u) => u.dial),
       }));
-      const server = caddyServer(routes, this.options.addresses.options);
-      for (const admin of this.admins) await admin.apply(server);
+      const resolver = this.options.resolver;
+      resolver?.instance.setUpstreams(new Map(routes.map((route) => [route.serviceId, route.upstreams])));
+      if (resolver) {
+        const server = caddyServer(routes, {
+          ...this.options.addresses.options,
+          resolvers: resolver.addresses,
+          refreshMs: resolver.refreshMs,
+        });
+        for (const admin of this.admins) await admin.apply(server);
+      }
       const routed = rows.rows.flatMap((row) => row.upstreams.map((u) => u.item));
+      // Caddy may still pick a replica from an answer it cached just before this pass.
       await sql`
-        UPDATE deploy_work_items SET unrouted_at = now()
+        UPDATE deploy_work_items
+        SET unrouted_at = now() + make_interval(secs => ${(resolver?.refreshMs ?? 0) / 1000})
         WHERE unrouted_at IS NULL AND endpoint_host IS NOT NULL AND status <> 'running'
           AND id <> ALL(${routed}::uuid[])`.execute(trx);
     });

@@ -69,6 +69,15 @@ export interface WorkTable {
   details(work: RawBuilder<unknown>): RawBuilder<unknown>;
 }
 
+/**
+ * Thrown by a kind's `spec` when the work cannot be run as it stands and trying again would fail the
+ * same way (its stored secrets no longer open, say): the core ends the item as failed with this
+ * message as its reason, instead of handing it out again and again. The message must hold no secret.
+ */
+export class UnrunnableWorkError extends Error {
+  override name = "UnrunnableWorkError";
+}
+
 /** An agent's report that it finished the work, before the kind has checked it. */
 export interface WorkReport {
   outcome: "succeeded" | "failed" | "cancelled";
@@ -89,7 +98,7 @@ export interface WorkEnding {
 export interface WorkKind<Row extends WorkRow = WorkRow, Spec = unknown> extends WorkTable {
   /** The agent capability that takes it. */
   readonly capability: string;
-  /** The spec an agent runs, from the row and its `details`. */
+  /** The spec an agent runs, from the row and its `details`; throws UnrunnableWorkError if it cannot be. */
   spec(row: Row, details: unknown): Spec;
   /** Checks an agent's report and turns it into an ending; throws a domain error when malformed. */
   ending(report: WorkReport): WorkEnding;

@@ -18,9 +18,27 @@ export interface SessionAgent {
   labels: Record<string, string>;
 }
 
-/** What a session tells its agent: look for work of a kind, or stop a work item. */
+/** What the agent is asked to read of a replica container's log (deployments/container-log-streams.ts). */
+export interface ContainerLogsAsk {
+  requestId: string;
+  serviceId: string;
+  deploymentId: string;
+  replicaIndex: number;
+  containerId: string;
+  tail: number;
+  follow: boolean;
+  since?: Date;
+}
+
+/**
+ * What a session tells its agent: look for work of a kind, stop a work item, read a container's log
+ * and send it back, or stop reading it.
+ */
 export type SessionEvent =
-  { type: "work-available"; kind: string } | { type: "cancel"; kind: string; id: string; reason: string };
+  | { type: "work-available"; kind: string }
+  | { type: "cancel"; kind: string; id: string; reason: string }
+  | ({ type: "container-logs" } & ContainerLogsAsk)
+  | { type: "stop-container-logs"; requestId: string };
 
 /** An agent's open session, as the transport provides it. */
 export interface SessionStream {
@@ -56,6 +74,12 @@ export class SessionHub {
   /** Work items each agent holds, as this control plane last heard. */
   private readonly held = new Map<string, number>();
   private cursor = 0;
+  private readonly goneListeners: ((agentId: string) => void)[] = [];
+
+  /** Calls `listener` when an agent's last session on this control plane ends. */
+  onAgentGone(listener: (agentId: string) => void): void {
+    this.goneListeners.push(listener);
+  }
 
   /** Keeps the session until the agent goes away or the hub closes. */
   attach(agent: SessionAgent, slots: number, stream: SessionStream): void {
@@ -63,7 +87,9 @@ export class SessionHub {
     this.sessions.push(session);
     const detach = () => {
       const index = this.sessions.indexOf(session);
-      if (index !== -1) this.sessions.splice(index, 1);
+      if (index === -1) return;
+      this.sessions.splice(index, 1);
+      if (!this.hasSession(agent.id)) for (const listener of this.goneListeners) listener(agent.id);
     };
     stream.on("cancelled", detach);
     stream.on("close", detach);
@@ -121,6 +147,21 @@ export class SessionHub {
     }
   }
 
+  /** Whether the agent has an open session on this control plane. */
+  hasSession(agentId: string): boolean {
+    return this.sessions.some((s) => s.agent.id === agentId);
+  }
+
+  /**
+   * Sends an event to the agent's newest session (an agent renewing its certificate briefly has two:
+   * the event must reach it once). False when the agent has no session here.
+   */
+  send(agentId: string, event: SessionEvent): boolean {
+    const session = this.sessions.findLast((s) => s.agent.id === agentId);
+    session?.stream.write(event);
+    return session !== undefined;
+  }
+
   /** The agents with an open session, each once. */
   sessionAgents(): SessionAgent[] {
     return [...new Map(this.sessions.map((s) => [s.agent.id, s.agent])).values()];
@@ -133,6 +174,8 @@ export class SessionHub {
 
   /** Ends every session so agents reconnect (to this process after a restart, or to another). */
   closeAll(): void {
+    const agents = new Set(this.sessions.map((s) => s.agent.id));
     for (const session of this.sessions.splice(0)) session.stream.end();
+    for (const agentId of agents) for (const listener of this.goneListeners) listener(agentId);
   }
 }

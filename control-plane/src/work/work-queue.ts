@@ -8,7 +8,14 @@ import { Batcher } from "../db/batcher.js";
 import type { Database } from "../db/schema.js";
 import type { Db } from "../db/database.js";
 import { LeaseLostError, invalid } from "../errors.js";
-import type { AnyWorkKind, Lease, WorkEnding, WorkReport, WorkRow } from "./kind.js";
+import {
+  UnrunnableWorkError,
+  type AnyWorkKind,
+  type Lease,
+  type WorkEnding,
+  type WorkReport,
+  type WorkRow,
+} from "./kind.js";
 import { SessionHub } from "./session-hub.js";
 import { advanceWork } from "./sql/advance.js";
 import { MAX_LOG_CHUNK_BYTES, appendLog } from "./sql/append-log.js";
@@ -60,6 +67,9 @@ export interface WorkQueueOptions {
   /** How long a claim lives without a heartbeat. */
   leaseSeconds: number;
 }
+
+/** How many unrunnable items one claim fails before it gives up for now (the next claim goes on). */
+const MAX_UNRUNNABLE_PER_CLAIM = 8;
 
 /** More than any agent's slots could hold: a longer list is not a restarted agent's. */
 const MAX_RESUMED_ITEMS = 256;
@@ -114,13 +124,43 @@ export class WorkQueue {
   ): Promise<HeldWork | undefined> {
     if (agent.drained) return undefined;
     for (const kind of this.kindsFor(agent).filter((k) => kindNames.includes(k.name))) {
-      const row = await this.claimBatch(kind, agent).submit({ agentId: agent.id, claimKey });
-      if (row) {
-        this.sessions.claimed(agent.id);
-        return this.held(kind, row);
+      // Work whose spec cannot be made is failed on the spot, and the next item is taken instead.
+      for (let tries = 0; tries < MAX_UNRUNNABLE_PER_CLAIM; tries++) {
+        const row = await this.claimBatch(kind, agent).submit({ agentId: agent.id, claimKey });
+        if (!row) break;
+        const held = await this.runnable(this.db, kind, row, agent.id);
+        if (held) {
+          this.sessions.claimed(agent.id);
+          return held;
+        }
       }
     }
     return undefined;
+  }
+
+  /**
+   * The held work with its spec; or, when the kind says it cannot be run (UnrunnableWorkError), the
+   * item ended as failed with that reason (and its kind's onEnded), and undefined.
+   */
+  private async runnable(
+    db: Db | Transaction<Database>,
+    kind: AnyWorkKind,
+    row: ClaimedRow,
+    agentId: string,
+  ): Promise<HeldWork | undefined> {
+    try {
+      return this.held(kind, row);
+    } catch (error) {
+      if (!(error instanceof UnrunnableWorkError)) throw error;
+      const ending = kind.ending({ outcome: "failed", result: undefined, error: error.message });
+      const lease = { id: row.id, leaseToken: row.lease_token ?? "", agentId };
+      const fail = async (trx: Transaction<Database>) => {
+        const [failed] = await finishWork(trx, kind, [{ lease, ending }]);
+        await runOnEnded(trx, kind, failed ? [failed] : []);
+      };
+      await (db.isTransaction ? fail(db as Transaction<Database>) : db.transaction().execute(fail));
+      return undefined;
+    }
   }
 
   private claimBatch(kind: AnyWorkKind, agent: ClaimingAgent) {
@@ -274,12 +314,11 @@ export class WorkQueue {
           requeued = given?.status === "pending";
           return { verdict: "lost", reason: `${taken.reason}; it was given back` };
         }
-        case "resumed":
-          return {
-            verdict: "continue",
-            work: this.held(kind, taken.row),
-            nextLogSeq: await nextLogSeq(trx, kind, taken.row),
-          };
+        case "resumed": {
+          const work = await this.runnable(trx, kind, taken.row, lease.agentId);
+          if (!work) return { verdict: "lost", reason: `the ${kind.name} cannot be run; it failed` };
+          return { verdict: "continue", work, nextLogSeq: await nextLogSeq(trx, kind, taken.row) };
+        }
       }
     });
     if (requeued) await notifyWork(this.db, kind.name);
