@@ -71,30 +71,85 @@ describe("rollouts through the ingress", () => {
     expect((await getThroughIngress(`http://nothing-here.localhost:${stack.caddy.port}/`)).status).toBe(404);
   });
 
-  it("rolls a new version out to one replica without a failed request", async () => {
+  /** Runs `operation` under traffic until its deployment succeeded and the old replicas are gone. */
+  async function underTraffic(versions: string[], operation: () => Promise<Deployment>, what: string) {
     let deployment: Deployment | undefined;
     const report = await trafficDuring(url, async () => {
-      deployment = await release("v2");
+      deployment = await operation();
       expect(deployment.status, deployment.reason ?? "").toBe("succeeded");
       await onlyContainersOf(deployment);
     });
-    expectNoFailure(report, ["v1", "v2"]);
+    expectNoFailure(report, versions, what);
+    return { deployment: deployment as Deployment, report };
+  }
+  const restart = async () =>
+    stack.ended(
+      (await stack.api.ok<{ deployment: Deployment }>("POST", `/api/services/${serviceId}/restart`)).deployment.id,
+    );
+  const rollback = async (buildId: string) =>
+    stack.ended(
+      (
+        await stack.api.ok<{ deployment: Deployment }>("POST", `/api/services/${serviceId}/deployments`, {
+          buildId,
+          reason: "roll back",
+        })
+      ).deployment.id,
+    );
+  const buildOf: Record<string, string> = {};
+  const releaseAndRemember = async (version: string) => {
+    const deployment = await release(version);
+    buildOf[version] = deployment.buildId;
+    return deployment;
+  };
+
+  it("rolls a new version out to one replica without a failed request", async () => {
+    buildOf.v1 = (await stack.api.ok<Deployment[]>("GET", `/api/services/${serviceId}/deployments`))[0]!.buildId;
+    const { report } = await underTraffic(["v1", "v2"], () => releaseAndRemember("v2"), "new version, 1 replica");
     expect(report.bodies.get("v2\n")).toBeGreaterThan(0);
     expect((await stack.api.ok<{ url: string }>("GET", `/api/services/${serviceId}`)).url).toBe(url);
   });
 
+  it("restarts one replica (same image) without a failed request", async () => {
+    const { deployment, report } = await underTraffic(["v2"], restart, "restart, 1 replica");
+    expect(deployment.buildId).toBe(buildOf.v2);
+    expect(report.bodies.get("v2\n")).toBe(report.sent);
+  });
+
+  it("rolls back one replica to an earlier build without a failed request, and serves it", async () => {
+    const { deployment } = await underTraffic(["v2", "v1"], () => rollback(buildOf.v1!), "rollback, 1 replica");
+    expect(deployment).toMatchObject({ buildId: buildOf.v1, trigger: "rollback" });
+    expect(await getThroughIngress(url)).toEqual({ status: 200, body: "v1\n" });
+  });
+
+  it("scales from one replica to three without a failed request", async () => {
+    const { deployment, report } = await underTraffic(
+      ["v1"],
+      async () => {
+        const service = await stack.api.ok<{ deploymentId?: string }>("PATCH", `/api/services/${serviceId}`, {
+          replicas: 3,
+        });
+        return stack.ended(service.deploymentId as string);
+      },
+      "scale 1 → 3",
+    );
+    expect(deployment.replicas.map((r) => r.status)).toEqual(["running", "running", "running"]);
+    expect(report.bodies.get("v1\n")).toBe(report.sent);
+  });
+
   it("rolls a new version out to three replicas without a failed request", async () => {
-    await stack.api.ok("PATCH", `/api/services/${serviceId}`, { replicas: 3 });
-    let deployment: Deployment | undefined;
-    const report = await trafficDuring(url, async () => {
-      deployment = await release("v3");
-      expect(deployment.status, deployment.reason ?? "").toBe("succeeded");
-      await onlyContainersOf(deployment);
-    });
-    expectNoFailure(report, ["v2", "v3"]);
-    expect(deployment?.replicas.map((r) => r.status)).toEqual(["running", "running", "running"]);
+    const { deployment } = await underTraffic(["v1", "v3"], () => releaseAndRemember("v3"), "new version, 3 replicas");
+    expect(deployment.replicas.map((r) => r.status)).toEqual(["running", "running", "running"]);
     // Requests are spread over the three replicas' containers, all serving v3.
     expect(await getThroughIngress(url)).toEqual({ status: 200, body: "v3\n" });
+  });
+
+  it("restarts three replicas and rolls them back without a failed request", async () => {
+    const restarted = await underTraffic(["v3"], restart, "restart, 3 replicas");
+    expect(restarted.deployment.buildId).toBe(buildOf.v3);
+    const { deployment } = await underTraffic(["v3", "v2"], () => rollback(buildOf.v2!), "rollback, 3 replicas");
+    expect(deployment).toMatchObject({ buildId: buildOf.v2, trigger: "rollback" });
+    expect(deployment.replicas).toHaveLength(3);
+    expect(await getThroughIngress(url)).toEqual({ status: 200, body: "v2\n" });
   });
 
   it("keeps the old version serving when the new one never becomes healthy, and says why", async () => {
@@ -105,13 +160,13 @@ describe("rollouts through the ingress", () => {
     const report = await trafficDuring(url, async () => {
       deployment = await release("v4");
     });
-    expectNoFailure(report, ["v3"]);
+    expectNoFailure(report, ["v2"], "failing health check");
     expect(deployment?.status).toBe("failed");
     expect(deployment?.reason).toMatch(/health check failed 3 time\(s\) in a row: GET \/healthz/);
     // The replica's last output is kept with the reason.
     expect(deployment?.reason).toContain("starting v4");
-    // Its containers are gone; v3's three keep serving.
+    // Its containers are gone; the three serving replicas keep serving.
     expect((await containersWithLabel(`slipway.service=${serviceId}`)).length).toBe(3);
-    expect(await getThroughIngress(url)).toEqual({ status: 200, body: "v3\n" });
+    expect(await getThroughIngress(url)).toEqual({ status: 200, body: "v2\n" });
   });
 });

@@ -28,6 +28,8 @@ export interface Deployment {
   buildId: string;
   status: string;
   reason: string | null;
+  /** Why it was made: auto, manual, rollback, restart, scale, … */
+  trigger?: string;
   replicas: { status: string; endpoint: string | null; containerId: string | null; agentId: string | null }[];
 }
 
@@ -55,6 +57,8 @@ export interface IngressStack {
   push(files: Record<string, string>, message: string): Promise<string>;
   /** The deployment of a build once it has ended. */
   deploymentOf(buildId: string): Promise<Deployment>;
+  /** A deployment once it has ended. */
+  ended(deploymentId: string): Promise<Deployment>;
   /** Waits until only `deployment`'s containers are left: the old ones drained and removed. */
   onlyContainersOf(deployment: Deployment): Promise<void>;
   close(): Promise<void>;
@@ -164,6 +168,13 @@ export async function startIngressStack(options: {
         { timeoutMs: 240_000, what: `the deployment of build ${buildId}` },
       ) as Promise<Deployment>;
 
+    const ended = (deploymentId: string) =>
+      eventually(
+        () => api.ok<Deployment>("GET", `/api/deployments/${deploymentId}`),
+        (d) => ["succeeded", "failed", "cancelled"].includes(d.status),
+        { timeoutMs: 240_000, what: `deployment ${deploymentId}` },
+      );
+
     const onlyContainersOf = async (deployment: Deployment) => {
       const wanted = deployment.replicas.map((r) => r.containerId).sort();
       await eventually(
@@ -185,6 +196,7 @@ export async function startIngressStack(options: {
       restartAgent,
       push,
       deploymentOf,
+      ended,
       onlyContainersOf,
       close,
     };

@@ -9,6 +9,7 @@ import { buildWork, insertBuild } from "../builds/build-work.js";
 import { WorkQueue, type ClaimingAgent } from "../work/work-queue.js";
 import { deployWork } from "./deploy-work.js";
 import { createDeployment } from "./deployment-repository.js";
+import { containersToRemove } from "./replica-inventory.js";
 import { SecretBox } from "../crypto/secret-box.js";
 import { TEST_SECRET_KEY } from "../../../test-support/processes.js";
 
@@ -130,5 +131,19 @@ describe("deployments of a service", () => {
         { deployment_id: second.id, status: "running" },
       ]),
     );
+
+    // What the agents are told to remove: never the newer deployment's container, even by the agent
+    // whose older deployment finished last; the older one once the route has left it and it drained.
+    const inventory = (agent: ClaimingAgent, containerId: string, deployment: { id: string }) =>
+      containersToRemove(database.db, agent.id, [{ containerId, deploymentId: deployment.id, replicaIndex: 0 }]);
+    expect(await inventory(deployers[1]!, "c40002", second)).toEqual([]);
+    await database.db.updateTable("services").set({ drain_seconds: 0 }).where("id", "=", serviceId).execute();
+    await database.db
+      .updateTable("deploy_work_items")
+      .set({ unrouted_at: new Date(Date.now() - 1000) })
+      .where("deployment_id", "=", first.id)
+      .execute();
+    expect(await inventory(deployers[0]!, "c40001", first)).toEqual(["c40001"]);
+    expect(await inventory(deployers[1]!, "c40002", second)).toEqual([]);
   });
 });
