@@ -311,6 +311,7 @@ async function main(): Promise<void> {
           imageRef: image,
           replicas,
           createdBy: "bench",
+          trigger: "manual",
         }),
       );
       const status = await until("the deployment", async () => {

@@ -169,4 +169,46 @@ describe("rollouts through the ingress", () => {
     expect((await containersWithLabel(`slipway.service=${serviceId}`)).length).toBe(3);
     expect(await getThroughIngress(url)).toEqual({ status: 200, body: "v2\n" });
   });
+
+  it("stops: every replica leaves the route and is removed, a push does not deploy; start brings it back", async () => {
+    await stack.api.ok("PATCH", `/api/services/${serviceId}`, {
+      healthCheck: { type: "http", path: "/", intervalMs: 100, retries: 3, startPeriodMs: 0 },
+    });
+    const stop = await stack.api.ok<{ deployment: Deployment & { replicaCount: number } }>(
+      "POST",
+      `/api/services/${serviceId}/stop`,
+      { reason: "maintenance" },
+    );
+    expect(stop.deployment).toMatchObject({ status: "succeeded", trigger: "stop", replicaCount: 0 });
+    await eventually(
+      () => getThroughIngress(url),
+      (answer) => answer.status === 503,
+      { timeoutMs: 30_000, what: "the stopped service's route" },
+    );
+    await eventually(
+      () => containersWithLabel(`slipway.service=${serviceId}`),
+      (containers) => containers.length === 0,
+      { timeoutMs: 60_000, what: "the stopped service's containers" },
+    );
+
+    // A push builds, and its completion deploys nothing while the service is stopped.
+    const buildId = await stack.push(site("v5"), "v5");
+    await eventually(
+      () => stack.api.ok<{ status: string }>("GET", `/api/builds/${buildId}`),
+      (build) => ["completed", "failed", "cancelled"].includes(build.status),
+      { timeoutMs: 240_000, what: `build ${buildId}` },
+    );
+    const deployments = await stack.api.ok<Deployment[]>("GET", `/api/services/${serviceId}/deployments`);
+    expect(deployments[0]!.id).toBe(stop.deployment.id);
+
+    const start = await stack.api.ok<{ deployment: Deployment }>("POST", `/api/services/${serviceId}/start`);
+    const started = await stack.ended(start.deployment.id);
+    expect(started).toMatchObject({ status: "succeeded", trigger: "start", buildId: buildOf.v2 });
+    expect(started.replicas.map((r) => r.status)).toEqual(["running", "running", "running"]);
+    await eventually(
+      () => getThroughIngress(url),
+      (answer) => answer.status === 200 && answer.body === "v2\n",
+      { timeoutMs: 30_000, what: "the started service behind the URL" },
+    );
+  });
 });

@@ -1,7 +1,7 @@
 // Reading and triggering builds on behalf of API callers.
 import { sql, type Transaction } from "kysely";
 import type { Db } from "../db/database.js";
-import type { Build, Database } from "../db/schema.js";
+import type { Build, Database, Service } from "../db/schema.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
 import { audit } from "../audit/audit-log.js";
 import { conflict, notFound } from "../errors.js";
@@ -15,23 +15,42 @@ import { queueGitHubDeployment } from "../github/deployment-outbox.js";
 import { describeLabels } from "../agents/agent-labels.js";
 
 export async function triggerBuild(db: Db, actor: Actor, serviceId: string, commitSha?: string): Promise<Build> {
+  const { service, repository } = await buildableService(db, actor, serviceId);
+  const sha = commitSha ?? (await resolveBranchHead(service.git_url, service.branch));
+  return db.transaction().execute((trx) => queueManualBuild(trx, actor, service, repository, sha));
+}
+
+/** A service of the caller's organisation whose repository still builds (409 when it does not). */
+export async function buildableService(
+  db: Db,
+  actor: Actor,
+  serviceId: string,
+): Promise<{ service: Service; repository: RepositoryStatus | undefined }> {
   const service = await getService(db, actor.orgId, serviceId);
   const repository = (await repositoryStatuses(db, [service])).get(service.id);
   if (repository?.problem) throw conflict(`${repository.problem}; reconnect it before building`);
-  const sha = commitSha ?? (await resolveBranchHead(service.git_url, service.branch));
-  return db.transaction().execute(async (trx) => {
-    const build = await insertBuild(trx, {
-      serviceId,
-      commitSha: sha,
-      branch: service.branch,
-      trigger: "manual",
-      actor: actor.label,
-    });
-    await mirrorToGitHub(trx, actor, build.id, service.name, repository);
-    await audit(trx, actor, "build.trigger", `build:${build.id}`, { serviceId, commitSha: sha });
-    await notifyWork(trx, BUILD_TABLE.name);
-    return build;
+  return { service, repository };
+}
+
+/** Queues a build of `sha` by hand, audited and mirrored to GitHub; call inside the caller's transaction. */
+export async function queueManualBuild(
+  trx: Transaction<Database>,
+  actor: Actor,
+  service: Service,
+  repository: RepositoryStatus | undefined,
+  sha: string,
+): Promise<Build> {
+  const build = await insertBuild(trx, {
+    serviceId: service.id,
+    commitSha: sha,
+    branch: service.branch,
+    trigger: "manual",
+    actor: actor.label,
   });
+  await mirrorToGitHub(trx, actor, build.id, service.name, repository);
+  await audit(trx, actor, "build.trigger", `build:${build.id}`, { serviceId: service.id, commitSha: sha });
+  await notifyWork(trx, BUILD_TABLE.name);
+  return build;
 }
 
 /**

@@ -80,11 +80,14 @@ export function buildWork(options: { registryHost: string }): WorkKind<Build, Bu
   };
 }
 
-/** A completed build's image is where its spec said to push it; auto-deploying services deploy it. */
+/**
+ * A completed build's image is where its spec said to push it; it is deployed when its service
+ * deploys automatically or a deploy of it was requested (deployments/auto-deploy.ts decides).
+ */
 async function recordImageAndDeploy(trx: Transaction<Database>, build: Build, registryHost: string): Promise<void> {
   const service = await trx
     .selectFrom("services")
-    .select(["project_id", "auto_deploy", "replicas"])
+    .select(["project_id", "auto_deploy"])
     .where("id", "=", build.service_id)
     .executeTakeFirstOrThrow();
   const imageRef = imageRefFor(registryHost, {
@@ -95,7 +98,7 @@ async function recordImageAndDeploy(trx: Transaction<Database>, build: Build, re
   await trx.updateTable("builds").set({ image_ref: imageRef }).where("id", "=", build.id).execute();
   // A completed build always has its digest (ending() refuses one without).
   const pushed = { ...build, image_ref: imageRef, image_digest: build.image_digest as string };
-  if (service.auto_deploy) await deployCompletedBuild(trx, pushed, service.replicas);
+  if (service.auto_deploy || build.deploy_requested_by) await deployCompletedBuild(trx, pushed);
 }
 
 export interface NewBuildInput {

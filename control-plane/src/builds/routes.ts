@@ -15,7 +15,7 @@ import {
   whyUnclaimable,
 } from "./build-service.js";
 
-const BuildView = Type.Object({
+export const BuildView = Type.Object({
   id: Type.String(),
   serviceId: Type.String(),
   commitSha: Type.String(),
@@ -46,7 +46,7 @@ const HistoryEntry = Type.Object({
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-const buildView = (b: Build): Static<typeof BuildView> => ({
+export const buildView = (b: Build): Static<typeof BuildView> => ({
   id: b.id,
   serviceId: b.service_id,
   commitSha: b.commit_sha,
@@ -80,7 +80,8 @@ export const buildRoutes: FastifyPluginAsyncTypebox<{ db: Db; metrics: Metrics }
         ),
         response: { 202: BuildView },
       },
-      // Pressing "Deploy" sends no body at all: treat it as {} (build the branch head).
+      // A button sends no body at all: treat it as {} (build the branch head). The Deploy button,
+      // which also deploys what it builds, is POST /services/:serviceId/deployments.
       preValidation: async (request) => {
         request.body ??= {};
       },

@@ -11,6 +11,10 @@ export type BuildStatus =
 
 export type DeploymentStatus = "pending" | "in_progress" | "succeeded" | "failed" | "cancelled";
 
+/** Why a deployment was created (migrations/0012_deploy_operations.sql). */
+export type DeploymentTrigger =
+  "auto" | "manual" | "rollback" | "restart" | "scale" | "stop" | "start" | "replica_lost";
+
 export type DeployItemStatus =
   "pending" | "claimed" | "pulling" | "starting" | "running" | "failed" | "cancelled" | "lost" | "superseded";
 
@@ -155,6 +159,8 @@ export interface ServicesTable {
   ingress_label: string;
   health_check: ColumnType<Partial<HealthCheckSettings>, string | undefined, string>;
   drain_seconds: Generated<number>;
+  /** Set while the service is stopped: no replicas, and completing builds do not deploy it. */
+  stopped_at: Timestamp | null;
   created_at: CreatedAt;
 }
 
@@ -228,6 +234,10 @@ export interface BuildsTable {
   resumes: Generated<number>;
   image_ref: string | null;
   image_digest: string | null;
+  /** Who pressed Deploy while this build was queued or running: it deploys when it completes. */
+  deploy_requested_by: string | null;
+  deploy_requested_at: Timestamp | null;
+  deploy_request_reason: string | null;
   created_at: CreatedAt;
   started_at: Timestamp | null;
   finished_at: Timestamp | null;
@@ -259,8 +269,14 @@ export interface DeploymentsTable {
   build_id: string;
   image_ref: string;
   status: Generated<DeploymentStatus>;
+  /** Why it failed or was cancelled. */
   reason: string | null;
   created_by: string;
+  trigger: Generated<DeploymentTrigger>;
+  /** The words its requester gave for it. */
+  trigger_reason: string | null;
+  /** How many replicas it wants (0: the service is stopped). */
+  replicas: number;
   created_at: CreatedAt;
   finished_at: Timestamp | null;
 }

@@ -2,8 +2,8 @@
 // (deploy-work.ts). Deployments of a service are ordered by their sequence number, given under a
 // lock on the service row: a newer one withdraws the replicas of older ones that have not started,
 // and an agent removes only containers of strictly older deployments.
-import { sql, type Transaction } from "kysely";
-import type { Database, Deployment, DeployWorkItem } from "../db/schema.js";
+import { sql, type Kysely, type Transaction } from "kysely";
+import type { Database, Deployment, DeploymentTrigger, DeployWorkItem } from "../db/schema.js";
 import { enqueueWork } from "../work/sql/enqueue.js";
 import { moveWork } from "../work/sql/move.js";
 import { notifyWork } from "../work/sql/notify.js";
@@ -19,14 +19,23 @@ export async function lockServiceDeployments(trx: Transaction<Database>, service
   await trx.selectFrom("services").select("id").where("id", "=", serviceId).forNoKeyUpdate().execute();
 }
 
+export interface NewDeployment {
+  serviceId: string;
+  buildId: string;
+  /** The image by digest. */
+  imageRef: string;
+  /** 0 stops the service: the deployment succeeds at once and supersedes the serving replicas. */
+  replicas: number;
+  createdBy: string;
+  trigger: DeploymentTrigger;
+  triggerReason?: string | null | undefined;
+}
+
 /**
  * Creates the service's next deployment of an image (by digest) with one pending work item per
  * replica, and wakes deploy agents. Takes the service's deployment lock.
  */
-export async function createDeployment(
-  trx: Transaction<Database>,
-  input: { serviceId: string; buildId: string; imageRef: string; replicas: number; createdBy: string },
-): Promise<Deployment> {
+export async function createDeployment(trx: Transaction<Database>, input: NewDeployment): Promise<Deployment> {
   await lockServiceDeployments(trx, input.serviceId);
   const deployment = await trx
     .insertInto("deployments")
@@ -39,6 +48,9 @@ export async function createDeployment(
       build_id: input.buildId,
       image_ref: input.imageRef,
       created_by: input.createdBy,
+      trigger: input.trigger,
+      trigger_reason: input.triggerReason ?? null,
+      replicas: input.replicas,
       reason: null,
       finished_at: null,
     }))
@@ -65,7 +77,44 @@ export async function createDeployment(
   });
   await settleDeployments(trx, [...new Set(overtaken.map((item) => item.deployment_id))]);
   await notifyWork(trx, DEPLOY_TABLE.name);
-  return deployment;
+  if (input.replicas > 0) return deployment;
+  // No replica to wait for: it succeeds now, and the replicas of older deployments leave the route.
+  await settleDeployments(trx, [deployment.id]);
+  return trx.selectFrom("deployments").selectAll().where("id", "=", deployment.id).executeTakeFirstOrThrow();
+}
+
+/**
+ * What the service runs, or is on its way to run: its newest deployment not failed nor cancelled
+ * (undefined when there is none). Restarts and scaling start from its image. Call under the lock.
+ */
+export async function latestWantedDeployment(
+  trx: Transaction<Database>,
+  serviceId: string,
+): Promise<Deployment | undefined> {
+  return trx
+    .selectFrom("deployments")
+    .selectAll()
+    .where("service_id", "=", serviceId)
+    .where("status", "in", ["pending", "in_progress", "succeeded"])
+    .orderBy("sequence", "desc")
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** The newest deployment that succeeded with replicas: what serves, or served before a stop. */
+export async function lastServingDeployment(
+  trx: Transaction<Database>,
+  serviceId: string,
+): Promise<Deployment | undefined> {
+  return trx
+    .selectFrom("deployments")
+    .selectAll()
+    .where("service_id", "=", serviceId)
+    .where("status", "=", "succeeded")
+    .where("replicas", ">", 0)
+    .orderBy("sequence", "desc")
+    .limit(1)
+    .executeTakeFirst();
 }
 
 /** Whether the service already has a live or finished deployment of a build newer than `buildId`. */
@@ -83,4 +132,19 @@ export async function hasNewerDeployment(
     .where("deployed.created_at", ">", (eb) => eb.selectFrom("builds").select("created_at").where("id", "=", buildId))
     .executeTakeFirst();
   return row !== undefined;
+}
+
+/** Each service's newest succeeded deployment, by service id (services without one are absent). */
+export async function currentDeployments(db: Kysely<Database>, serviceIds: string[]): Promise<Map<string, string>> {
+  if (serviceIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom("deployments")
+    .select(["service_id", "id"])
+    .distinctOn("service_id")
+    .where("service_id", "in", serviceIds)
+    .where("status", "=", "succeeded")
+    .orderBy("service_id")
+    .orderBy("sequence", "desc")
+    .execute();
+  return new Map(rows.map((row) => [row.service_id, row.id]));
 }

@@ -99,6 +99,7 @@ describe("deployments of a service", () => {
           imageRef: `registry.test/p/s@sha256:${String(n).repeat(64)}`,
           replicas: 1,
           createdBy: "user:test",
+          trigger: "manual",
         });
       });
     const running = (agent: ClaimingAgent, row: { id: string; lease_token: string | null }, port: number) =>

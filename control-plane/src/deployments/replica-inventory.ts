@@ -104,6 +104,8 @@ export async function replaceReplicasOfSilentAgents(db: Db, silentSeconds: numbe
           imageRef: deployment.image_ref,
           replicas: deployment.replicas,
           createdBy: "reconciler",
+          trigger: "replica_lost",
+          triggerReason: `replicas lost: their agent has not reported for ${silentSeconds} s`,
         }),
       );
     }

@@ -29,11 +29,9 @@ export interface LaggingDeployment {
  * The GitHub state each build should show, from its status and its latest Slipway deployment. This
  * is the one place the mapping lives; both the reconciler and the sync job read it.
  */
-function laggingQuery(db: Db) {
-  return (
-    db
-      .selectFrom(
-        sql<LaggingDeployment>`(
+function stateQuery(db: Db) {
+  return db.selectFrom(
+    sql<LaggingDeployment>`(
         SELECT gd.build_id, gd.installation_id, gd.repository, gd.environment, gd.deployment_id, gd.last_state,
                gd.attempts, gd.updated_at,
                b.commit_sha, b.service_id, coalesce(d.reason, b.status_reason) AS status_reason,
@@ -42,16 +40,27 @@ function laggingQuery(db: Db) {
                  WHEN b.status IN ('cloning', 'building', 'pushing') THEN 'in_progress'
                  WHEN b.status = 'failed' THEN 'failure'
                  WHEN b.status = 'cancelled' THEN 'error'
+                 -- Its service was stopped with it: nothing of it serves any more.
+                 WHEN d.status = 'succeeded' AND d.replicas = 0 THEN 'inactive'
                  -- GitHub does not retire production deployments by itself: a newer one replaced it.
                  WHEN d.status = 'succeeded' AND EXISTS (
                    SELECT 1 FROM deployments nd
-                   WHERE nd.service_id = b.service_id AND nd.status = 'succeeded' AND nd.created_at > d.created_at
+                   WHERE nd.service_id = b.service_id AND nd.status = 'succeeded' AND nd.sequence > d.sequence
                  ) THEN 'inactive'
                  WHEN d.status = 'succeeded' THEN 'success'
                  WHEN d.status = 'failed' THEN 'failure'
                  WHEN d.status = 'cancelled' THEN 'inactive'
                  WHEN d.status IS NOT NULL THEN 'in_progress'
-                 WHEN NOT s.auto_deploy THEN 'success'
+                 -- Built, and nothing will deploy it: the service deploys by hand (and Deploy was not
+                 -- pressed for it, or another build was deployed by hand since), or is stopped (and
+                 -- Deploy was not pressed for this build after the stop). See deployments/auto-deploy.ts.
+                 WHEN (NOT s.auto_deploy AND b.deploy_requested_by IS NULL)
+                   OR (s.stopped_at IS NOT NULL AND (b.deploy_requested_at IS NULL OR b.deploy_requested_at < s.stopped_at))
+                   OR (NOT s.auto_deploy AND EXISTS (
+                     SELECT 1 FROM deployments md
+                     WHERE md.service_id = b.service_id AND md.trigger IN ('manual', 'rollback')
+                       AND md.created_at > b.deploy_requested_at))
+                   THEN 'success'
                  WHEN EXISTS (
                    SELECT 1 FROM deployments nd JOIN builds nb ON nb.id = nd.build_id
                    WHERE nd.service_id = b.service_id AND nb.created_at > b.created_at
@@ -64,10 +73,23 @@ function laggingQuery(db: Db) {
           AND gi.deleted_at IS NULL AND gi.suspended_at IS NULL
         JOIN services s ON s.id = b.service_id
         LEFT JOIN LATERAL (
-          SELECT status, reason, created_at FROM deployments WHERE build_id = b.id ORDER BY created_at DESC LIMIT 1
+          SELECT status, reason, sequence, replicas FROM deployments WHERE build_id = b.id
+          ORDER BY sequence DESC LIMIT 1
         ) d ON true
       )`.as("lag"),
-      )
+  );
+}
+
+/** The GitHub state a build's deployment should show (undefined when it has none to mirror). */
+export async function desiredGitHubState(db: Db, buildId: string): Promise<DeploymentState | undefined> {
+  const row = await stateQuery(db).select("lag.desired").where("lag.build_id", "=", buildId).executeTakeFirst();
+  return row?.desired;
+}
+
+/** Rows whose GitHub state lags what the build and its deployment say. */
+function laggingQuery(db: Db) {
+  return (
+    stateQuery(db)
       .selectAll()
       .whereRef("lag.desired", "is distinct from", "lag.last_state")
       // Nothing can move a finished GitHub deployment but success → inactive.

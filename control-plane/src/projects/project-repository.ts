@@ -1,6 +1,6 @@
 // Projects and the services in them, always scoped to the caller's organisation.
 import type { Db } from "../db/database.js";
-import type { Project, Service } from "../db/schema.js";
+import type { Deployment, Project, Service } from "../db/schema.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
 import { audit } from "../audit/audit-log.js";
 import { conflict, isUniqueViolation, notFound } from "../errors.js";
@@ -9,6 +9,7 @@ import { REPOSITORY_STATE_COLUMNS, repositoryProblem } from "../github/repositor
 import type { HealthCheckSettings } from "../deployments/health-check.js";
 import type { IngressAddresses } from "../ingress/addresses.js";
 import { freeIngressLabel, replaceDomains } from "../ingress/service-ingress.js";
+import { scaleService } from "../deployments/service-operations.js";
 
 export async function createProject(db: Db, actor: Actor, name: string): Promise<Project> {
   try {
@@ -52,6 +53,7 @@ export interface NewServiceInput {
   buildTags?: boolean | undefined;
   containerPort: number;
   replicas?: number | undefined;
+  autoDeploy?: boolean | undefined;
   buildAgentLabels?: Record<string, string> | undefined;
   deployAgentLabels?: Record<string, string> | undefined;
   healthCheck?: HealthCheckSettings | undefined;
@@ -82,6 +84,7 @@ export async function createService(
           build_tags: input.buildTags ?? false,
           container_port: input.containerPort,
           replicas: input.replicas ?? 1,
+          auto_deploy: input.autoDeploy ?? true,
           build_agent_labels: JSON.stringify(input.buildAgentLabels ?? {}),
           deploy_agent_labels: JSON.stringify(input.deployAgentLabels ?? {}),
           ingress_label: await freeIngressLabel(trx, input.name, project.name),
@@ -117,6 +120,7 @@ export interface ServiceChanges {
   watchPaths?: string[] | undefined;
   buildTags?: boolean | undefined;
   replicas?: number | undefined;
+  autoDeploy?: boolean | undefined;
   buildAgentLabels?: Record<string, string> | undefined;
   deployAgentLabels?: Record<string, string> | undefined;
   healthCheck?: HealthCheckSettings | undefined;
@@ -126,7 +130,9 @@ export interface ServiceChanges {
 
 /**
  * Changes a service of the caller's organisation. New agent labels apply to work still waiting, so
- * agents are told to look again: work no agent could take may now fit one.
+ * agents are told to look again: work no agent could take may now fit one. A new replica count
+ * rolls out at once (deployments/service-operations.ts#scaleService): the deployment it created,
+ * if any, comes back with the service.
  */
 export async function updateService(
   db: Db,
@@ -134,12 +140,13 @@ export async function updateService(
   addresses: IngressAddresses,
   serviceId: string,
   changes: ServiceChanges,
-): Promise<Service> {
+): Promise<{ service: Service; deployment: Deployment | undefined }> {
   return db.transaction().execute(async (trx) => {
     const values = {
       ...(changes.watchPaths !== undefined && { watch_paths: changes.watchPaths }),
       ...(changes.buildTags !== undefined && { build_tags: changes.buildTags }),
       ...(changes.replicas !== undefined && { replicas: changes.replicas }),
+      ...(changes.autoDeploy !== undefined && { auto_deploy: changes.autoDeploy }),
       ...(changes.buildAgentLabels !== undefined && { build_agent_labels: JSON.stringify(changes.buildAgentLabels) }),
       ...(changes.deployAgentLabels !== undefined && {
         deploy_agent_labels: JSON.stringify(changes.deployAgentLabels),
@@ -170,7 +177,8 @@ export async function updateService(
     await audit(trx, actor, "service.update", `service:${service.id}`, { ...changes });
     if (changes.buildAgentLabels !== undefined) await notifyWork(trx, "build");
     if (changes.deployAgentLabels !== undefined) await notifyWork(trx, "deploy");
-    return service;
+    const deployment = changes.replicas !== undefined ? await scaleService(trx, actor, service.id) : undefined;
+    return { service, deployment };
   });
 }
 

@@ -17,6 +17,7 @@ import {
 import { resolveRepositorySource } from "./repository-source.js";
 import type { IngressAddresses } from "../ingress/addresses.js";
 import { domainsOf } from "../ingress/service-ingress.js";
+import { currentDeployments } from "../deployments/deployment-repository.js";
 import {
   ProjectBody,
   ProjectView,
@@ -38,15 +39,15 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{
     status ? { fullName: status.fullName, installationId: status.installationId, problem: status.problem } : null;
   const views = async (services: Service[]) => {
     const statuses = await repositoryStatuses(db, services);
-    const domains = await domainsOf(
-      db,
-      services.map((s) => s.id),
-    );
+    const ids = services.map((s) => s.id);
+    const [domains, current] = await Promise.all([domainsOf(db, ids), currentDeployments(db, ids)]);
     return services.map((s) =>
-      serviceView(s, shown(statuses.get(s.id)), {
-        url: addresses.urlOf(s.ingress_label),
-        domains: domains.get(s.id) ?? [],
-      }),
+      serviceView(
+        s,
+        shown(statuses.get(s.id)),
+        { url: addresses.urlOf(s.ingress_label), domains: domains.get(s.id) ?? [] },
+        current.get(s.id) ?? null,
+      ),
     );
   };
   const viewOf = async (service: Service) => (await views([service]))[0] as Static<typeof ServiceView>;
@@ -117,7 +118,16 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{
         response: { 200: ServiceView },
       },
     },
-    async (request) =>
-      viewOf(await updateService(db, request.actor, addresses, request.params.serviceId, request.body)),
+    async (request) => {
+      const { service, deployment } = await updateService(
+        db,
+        request.actor,
+        addresses,
+        request.params.serviceId,
+        request.body,
+      );
+      const view = await viewOf(service);
+      return deployment ? { ...view, deploymentId: deployment.id } : view;
+    },
   );
 };

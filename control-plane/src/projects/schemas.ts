@@ -64,6 +64,8 @@ export const ServiceBody = Type.Object(
     buildTags: Type.Optional(Type.Boolean()),
     containerPort: Type.Integer({ minimum: 1, maximum: 65535 }),
     replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+    /** Whether a completed build deploys by itself (default true); the Deploy button works either way. */
+    autoDeploy: Type.Optional(Type.Boolean()),
     ...AgentRequirements,
     ...RolloutSettings,
   },
@@ -76,7 +78,9 @@ export const ServicePatch = Type.Object(
   {
     watchPaths: ServiceBody.properties.watchPaths,
     buildTags: ServiceBody.properties.buildTags,
+    /** A new count rolls out at once as a deployment of the running image (`deploymentId`). */
     replicas: ServiceBody.properties.replicas,
+    autoDeploy: ServiceBody.properties.autoDeploy,
     ...AgentRequirements,
     ...RolloutSettings,
   },
@@ -115,6 +119,13 @@ export const ServiceView = Type.Object({
   domains: Type.Array(Type.String()),
   healthCheck: Type.Required(HealthCheckSettings),
   drainSeconds: Type.Integer(),
+  /** Stopped: no replicas run, and completing builds do not deploy until it is started or deployed. */
+  stopped: Type.Boolean(),
+  stoppedAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+  /** Its newest succeeded deployment (what serves, or the stop), or null. */
+  currentDeploymentId: Type.Union([Type.String(), Type.Null()]),
+  /** Only in the answer to a change that rolls out: the deployment it created. */
+  deploymentId: Type.Optional(Type.String()),
   createdAt: Type.String({ format: "date-time" }),
 });
 
@@ -128,6 +139,7 @@ export const serviceView = (
   s: Service,
   repository: Static<typeof RepositoryStatusView>,
   ingress: { url: string; domains: string[] },
+  currentDeploymentId: string | null,
 ): Static<typeof ServiceView> => ({
   id: s.id,
   projectId: s.project_id,
@@ -148,5 +160,8 @@ export const serviceView = (
   domains: ingress.domains,
   healthCheck: completeHealthCheck(s.health_check),
   drainSeconds: s.drain_seconds,
+  stopped: s.stopped_at !== null,
+  stoppedAt: s.stopped_at ? s.stopped_at.toISOString() : null,
+  currentDeploymentId,
   createdAt: s.created_at.toISOString(),
 });

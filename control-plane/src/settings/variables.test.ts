@@ -114,6 +114,7 @@ describe("variables and secrets", () => {
         imageRef: `registry.test/p/s@${DIGEST}`,
         replicas: 1,
         createdBy: "user:test",
+        trigger: "manual",
       });
     });
     const held = await queue.claim(deployer, ["deploy"], null);
@@ -446,6 +447,7 @@ describe("variables and secrets", () => {
         imageRef: `registry.test/p/s@${DIGEST}`,
         replicas: 1,
         createdBy: "user:test",
+        trigger: "manual",
       });
     });
     expect(await strangers.claim(deployer, ["deploy"], "claim-1")).toBeUndefined();
@@ -484,6 +486,7 @@ describe("variables and secrets", () => {
           imageRef: `registry.test/p/s@${DIGEST}`,
           replicas: 1,
           createdBy: "user:test",
+          trigger: "manual",
         });
       });
       return (await queue.claim(deployer, ["deploy"], null))!;
