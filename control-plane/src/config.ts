@@ -118,14 +118,14 @@ const schema = z
       .pipe(z.array(z.string().regex(/^(unix:\/\S+|http:\/\/[^\s/]+\/?)$/, "must be unix:/path or http://host:port"))),
     /**
      * Where this control plane answers Caddy's DNS questions for each service's serving replicas
-     * (UDP host:port; port 0 picks one). Started only with INGRESS_CADDY_ADMIN.
+     * (DNS over TCP, host:port; port 0 picks one). Started only with INGRESS_CADDY_ADMIN.
      */
     INGRESS_RESOLVER_LISTEN: z
       .string()
       .regex(/^[^\s/]+:\d{1,5}$/, "must be host:port")
       .default("127.0.0.1:8053"),
     /**
-     * The resolvers Caddy asks (comma-separated udp/host:port), the same list on every control
+     * The resolvers Caddy asks (comma-separated tcp/host:port), the same list on every control
      * plane: each control plane's INGRESS_RESOLVER_LISTEN as Caddy's host reaches it. Empty: this
      * control plane's own.
      */
@@ -138,7 +138,7 @@ const schema = z
           .map((a) => a.trim())
           .filter(Boolean),
       )
-      .pipe(z.array(z.string().regex(/^udp\/[^\s/]+:\d{1,5}$/, "must be udp/host:port"))),
+      .pipe(z.array(z.string().regex(/^tcp\/[^\s/]+:\d{1,5}$/, "must be tcp/host:port"))),
     /** How long Caddy keeps an answer: a replica leaving the route can get requests this long. */
     INGRESS_UPSTREAM_REFRESH_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
     /** How often routes are applied again even without a change (a restarted Caddy gets them back). */

@@ -92,6 +92,27 @@ describe("Caddy through its admin API, with replicas from the upstream resolver"
     expect([...report.bodies.keys()].sort()).toEqual(["one", "two"]);
   });
 
+  it("spreads requests over every replica of a service with the most replicas a service may have", async () => {
+    // 64 answers: far more than one DNS datagram carries (the resolver speaks DNS over TCP).
+    const many: Server[] = [];
+    try {
+      for (let i = 0; i < 64; i++) {
+        const server = createServer((_req, res) => res.end(`replica-${i}`));
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        many.push(server);
+      }
+      const dials = many.map((server) => `127.0.0.1:${(server.address() as { port: number }).port}`);
+      const route = { serviceId: "9d3c1b2a-4e5f-4a6b-8c7d-0e1f2a3b4c5d", hosts: ["wide.localhost"], upstreams: dials };
+      expect(await sync([shop([dial(0)], ["web-shop.localhost", "shop.example.com"]), api, route])).toBe("changed");
+      const seen = new Set<string>();
+      // Round robin over the 64 (reordered by each refresh of the answer): each gets requests.
+      for (let i = 0; i < 1000 && seen.size < 64; i++) seen.add((await getThroughIngress(at("wide.localhost"))).body);
+      expect(seen.size).toBe(64);
+    } finally {
+      for (const server of many) server.close();
+    }
+  });
+
   it("changes routes under traffic without a refused or reset request", async () => {
     // Every configuration change makes Caddy open a new listening socket beside the old one and
     // close the old one; without net.ipv4.tcp_migrate_req (deploy/dev/setup.sh sets it) the kernel

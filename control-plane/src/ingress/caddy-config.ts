@@ -15,7 +15,7 @@ export interface ServiceRoute {
 export interface CaddyServerOptions {
   listen: string;
   https: boolean;
-  /** Where Caddy asks for replicas: the control planes' upstream resolvers (`udp/host:port`). */
+  /** Where Caddy asks for replicas: the control planes' upstream resolvers (`tcp/host:port`). */
   resolvers: readonly string[];
   /** How long Caddy keeps an answer. */
   refreshMs: number;

@@ -9,16 +9,15 @@
 //   A   any other name (a replica published on a host name): looked up by this host's resolver
 // Caddy caches an SRV answer for `refreshMs`: a replica left out of the answers can still be picked
 // for that long, which the ingress sync adds before the replica's drain period starts.
-import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { lookup } from "node:dns/promises";
-import { isIPv4 } from "node:net";
+import { createServer, isIPv4, type AddressInfo, type Server, type Socket } from "node:net";
 import dnsPacket, { type Answer, type Packet, type Question } from "dns-packet";
 
 export const UPSTREAM_ZONE = "upstreams.slipway.internal";
 const TTL_SECONDS = 1;
 
 export interface UpstreamResolverOptions {
-  /** host:port to listen on (UDP); port 0 picks a free one. */
+  /** host:port to listen on (TCP); port 0 picks a free one. */
   listen: string;
   /** How long Caddy keeps an SRV answer. */
   refreshMs: number;
@@ -33,7 +32,8 @@ export function replicaTarget(host: string): string {
 }
 
 export class UpstreamResolver {
-  private socket: Socket | undefined;
+  private server: Server | undefined;
+  private readonly connections = new Set<Socket>();
   /** Serving replicas (host:port) per service id, as the last ingress pass read them. */
   private upstreams = new Map<string, string[]>();
 
@@ -44,39 +44,65 @@ export class UpstreamResolver {
     this.upstreams = new Map([...upstreams].map(([id, dials]) => [id.toLowerCase(), [...dials]]));
   }
 
-  /** Starts listening; resolves with the address Caddy should use (`udp/host:port`). */
+  /** Starts listening; resolves with the address Caddy should use (`tcp/host:port`). */
   async start(): Promise<string> {
     const separator = this.options.listen.lastIndexOf(":");
-    const host = this.options.listen.slice(0, separator) || "127.0.0.1";
+    const host = this.options.listen.slice(0, separator).replace(/^\[|\]$/g, "") || "127.0.0.1";
     const port = Number(this.options.listen.slice(separator + 1));
-    const socket = createSocket(host.includes(":") ? "udp6" : "udp4");
-    this.socket = socket;
-    socket.on("message", (message, remote) => void this.answer(message, remote));
+    const server = createServer((socket) => this.serve(socket));
+    this.server = server;
     await new Promise<void>((resolve, reject) => {
-      socket.once("error", reject);
-      socket.bind(port, host, () => {
-        socket.off("error", reject);
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
         resolve();
       });
     });
-    // A malformed datagram or a failed send must never stop the responder.
-    socket.on("error", () => {});
-    const bound = socket.address();
-    return `udp/${bound.address.includes(":") ? `[${bound.address}]` : bound.address}:${bound.port}`;
+    const bound = server.address() as AddressInfo;
+    return `tcp/${bound.address.includes(":") ? `[${bound.address}]` : bound.address}:${bound.port}`;
   }
 
   async stop(): Promise<void> {
-    const socket = this.socket;
-    this.socket = undefined;
-    if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
+    const server = this.server;
+    this.server = undefined;
+    for (const socket of this.connections) socket.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  private async answer(message: Buffer, remote: RemoteInfo): Promise<void> {
+  /**
+   * DNS over TCP (RFC 7766): each message framed by its 2-byte length, several per connection.
+   * TCP rather than UDP because an answer with many replicas outgrows a datagram, and Caddy's
+   * resolver dials the configured network for every query, so it could not fall back to TCP.
+   */
+  private serve(socket: Socket): void {
+    this.connections.add(socket);
+    socket.on("close", () => this.connections.delete(socket));
+    socket.on("error", () => socket.destroy());
+    socket.setTimeout(10_000, () => socket.destroy());
+    let pending = Buffer.alloc(0);
+    socket.on("data", (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
+        const message = pending.subarray(2, 2 + pending.readUInt16BE(0));
+        pending = pending.subarray(2 + message.length);
+        void this.answer(message).then((response) => {
+          if (!response) return socket.destroy(); // not DNS
+          const framed = Buffer.alloc(2 + response.length);
+          framed.writeUInt16BE(response.length, 0);
+          response.copy(framed, 2);
+          socket.write(framed);
+        });
+      }
+      if (pending.length > 4096) socket.destroy(); // no DNS question is this long
+    });
+  }
+
+  private async answer(message: Buffer): Promise<Buffer | undefined> {
     let query: Packet;
     try {
       query = dnsPacket.decode(message);
     } catch {
-      return; // not DNS: nothing to answer
+      return undefined;
     }
     const question = query.questions?.[0];
     let response: Packet;
@@ -89,7 +115,7 @@ export class UpstreamResolver {
           ? ({ ...reply(query), rcode: "REFUSED" } as Packet)
           : ({ ...reply(query), answers } as Packet);
     }
-    this.socket?.send(dnsPacket.encode(response), remote.port, remote.address);
+    return dnsPacket.encode(response);
   }
 
   /** The records answering `question`; undefined for names this responder does not serve. */
