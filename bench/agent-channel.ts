@@ -32,6 +32,7 @@ import {
 import { enrolAgents, loadAgentCa, SimulatedAgent, type AgentCa } from "./simulated-agents.js";
 import { machineBusySeconds, postgresSecondsBetween, postgresTicks, processUsage } from "./proc.js";
 import type { WorkRef } from "@slipway/proto";
+import { ADMIN_URL, admin, urlFor } from "./database.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -47,10 +48,6 @@ const { values: args } = parseArgs({
   },
 });
 
-const ADMIN_URL =
-  process.env.BENCH_DATABASE_ADMIN_URL ??
-  process.env.TEST_DATABASE_ADMIN_URL ??
-  "postgres://slipway:slipway@127.0.0.1:5432/postgres";
 const CONTROL_PLANE_MAIN = fileURLToPath(new URL("../../../control-plane/dist/main.js", import.meta.url));
 const TOKEN = randomBytes(32).toString("hex");
 const SECRET_KEY = randomBytes(32).toString("base64");
@@ -63,22 +60,6 @@ const percentile = (values: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 };
 const ms = (value: number) => `${value.toFixed(1)} ms`;
-
-async function admin(query: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(query);
-  } finally {
-    await client.end();
-  }
-}
-
-function urlFor(database: string): string {
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
 
 interface ControlPlane {
   child: ChildProcess;

@@ -24,13 +24,13 @@ import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
-import pg from "pg";
 import { createDatabase, createDeployment, loadConfig, startControlPlane } from "@slipway/control-plane";
 import { getThroughIngress, startCaddy } from "../test-support/caddy.js";
 import { createRepo } from "../test-support/git-repo.js";
 import { startGitServer } from "../test-support/git-server.js";
 import { BASE_IMAGE, REGISTRY_HOST, ensureBaseImage } from "../test-support/registry.js";
 import { pushPayload, signedDelivery } from "../test-support/webhooks.js";
+import { admin, urlFor } from "./database.js";
 
 const run = promisify(execFile);
 
@@ -50,10 +50,6 @@ const SLOTS = Number(args["deploy-slots"]);
 /** The health check's interval, Slipway's and the baseline's alike. */
 const HEALTH_INTERVAL_MS = 100;
 
-const ADMIN_URL =
-  process.env.BENCH_DATABASE_ADMIN_URL ??
-  process.env.TEST_DATABASE_ADMIN_URL ??
-  "postgres://slipway:slipway@127.0.0.1:5432/postgres";
 const AGENT_MAIN = fileURLToPath(new URL("../../../agent/dist/main.js", import.meta.url));
 const PLAIN_DEPLOY = fileURLToPath(new URL("../../plain-deploy.sh", import.meta.url));
 const BENCH_LABEL = `slipway-bench=${randomBytes(4).toString("hex")}`;
@@ -65,22 +61,6 @@ const median = (values: number[]) => {
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
-
-async function admin(query: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(query);
-  } finally {
-    await client.end();
-  }
-}
-
-function urlFor(database: string): string {
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
 
 /** Polls `read` every `intervalMs` until it returns something; fails after `timeoutMs`. */
 async function until<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = 300_000, intervalMs = 20) {

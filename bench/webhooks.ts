@@ -21,6 +21,7 @@ import pg from "pg";
 import { loadConfig, startControlPlane } from "@slipway/control-plane";
 import { machineBusySeconds, postgresSecondsBetween, postgresTicks } from "./proc.js";
 import type { FromLoader, PhaseResult, ToLoader } from "./protocol.js";
+import { admin, urlFor } from "./database.js";
 
 // ---- options -----------------------------------------------------------------------------------
 
@@ -52,10 +53,6 @@ const options = {
   waits: args.waits!,
 };
 
-const ADMIN_URL =
-  process.env.BENCH_DATABASE_ADMIN_URL ??
-  process.env.TEST_DATABASE_ADMIN_URL ??
-  "postgres://slipway:slipway@127.0.0.1:5432/postgres";
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const REPOSITORY_ID = 424242;
 const BRANCH = "main";
@@ -186,24 +183,6 @@ function startWaitSampler(databaseUrl: string, database: string): () => Promise<
     // Backends seen in each state, on average over the samples.
     return Object.fromEntries(Object.entries(counts).map(([state, n]) => [state, n / Math.max(samples, 1)]));
   };
-}
-
-// ---- database ----------------------------------------------------------------------------------
-
-function urlFor(database: string): string {
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }
 
 // ---- the run -----------------------------------------------------------------------------------
