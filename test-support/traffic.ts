@@ -19,11 +19,14 @@ export interface TrafficReport {
   bodies: Map<string, number>;
 }
 
-/** Sends requests from `concurrency` loops of each kind until `during` settles; returns what they saw. */
+/**
+ * Sends requests from `concurrency` loops of each kind (only fresh-connection ones with
+ * `keepAlive: false`) until `during` settles; returns what they saw.
+ */
 export async function trafficDuring(
   url: string,
   during: () => Promise<unknown>,
-  concurrency = 2,
+  { concurrency = 2, keepAlive: withKeepAlive = true }: { concurrency?: number; keepAlive?: boolean } = {},
 ): Promise<TrafficReport> {
   const keepAlive = new Agent({ keepAlive: true, maxSockets: concurrency });
   const report: TrafficReport = { sent: 0, failures: [], retriedOnClosedConnection: 0, bodies: new Map() };
@@ -50,7 +53,9 @@ export async function trafficDuring(
       }
     }
   };
-  const loops = Array.from({ length: concurrency }, () => [loop(false), loop(keepAlive)]).flat();
+  const loops = Array.from({ length: concurrency }, () =>
+    withKeepAlive ? [loop(false), loop(keepAlive)] : [loop(false)],
+  ).flat();
   try {
     await during();
   } finally {

@@ -113,20 +113,25 @@ describe("Caddy through its admin API, with replicas from the upstream resolver"
     }
   });
 
-  it("changes routes under traffic without a refused or reset request", async () => {
+  it("changes routes (a host name added, removed) without refusing or resetting a new connection", async () => {
     // Every configuration change makes Caddy open a new listening socket beside the old one and
     // close the old one; without net.ipv4.tcp_migrate_req (deploy/dev/setup.sh sets it) the kernel
-    // resets the connections still queued on the closing socket.
+    // resets the connections still queued on the closing socket. Caddy also closes keep-alive
+    // connections then, racing requests sent on them (measured: about 1 in 200 changes, a request on
+    // a keep-alive connection just opened): why rollouts change no configuration at all (above).
     const changes = 30;
-    const report = await trafficDuring(at("web-shop.localhost"), async () => {
-      for (let i = 0; i < changes; i++) {
-        const hosts = ["web-shop.localhost", ...(i % 2 ? [] : ["shop.example.com"])];
-        expect(await sync([shop([dial(0)], hosts)])).toBe("changed");
-      }
-    });
+    const report = await trafficDuring(
+      at("web-shop.localhost"),
+      async () => {
+        for (let i = 0; i < changes; i++) {
+          const hosts = ["web-shop.localhost", ...(i % 2 ? [] : ["shop.example.com"])];
+          expect(await sync([shop([dial(0)], hosts)])).toBe("changed");
+        }
+      },
+      { keepAlive: false },
+    );
     console.log(
-      `${changes} configuration changes under ${report.sent} requests: ${report.failures.length} failed, ` +
-        `${report.retriedOnClosedConnection} sent again after Caddy closed an idle keep-alive connection`,
+      `${changes} configuration changes under ${report.sent} new connections: ${report.failures.length} failed`,
     );
     expect(report.failures).toEqual([]);
   });
