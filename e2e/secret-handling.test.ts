@@ -3,29 +3,13 @@
 // prints; a deployed replica gets it in its environment through the container API (Config.Env),
 // never in its command line.
 import { execFile } from "node:child_process";
-import { randomBytes, randomInt } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually } from "../test-support/api.js";
-import { removeContainersWithLabel } from "../test-support/containers.js";
-import { createTestDatabase, type TestDatabase } from "../test-support/database.js";
-import { startGitServer, type GitServer } from "../test-support/git-server.js";
-import { createRepo, type TestRepo } from "../test-support/git-repo.js";
-import {
-  startAgentProcess,
-  startControlPlaneProcess,
-  type ChildHandle,
-  type ControlPlaneProcess,
-} from "../test-support/processes.js";
-import { BASE_IMAGE, REGISTRY_HOST } from "../test-support/registry.js";
-import { pushPayload, signedDelivery } from "../test-support/webhooks.js";
+import { startIngressStack, type IngressStack, type StackAgent } from "../test-support/ingress-stack.js";
+import { BASE_IMAGE } from "../test-support/registry.js";
 
 const run = promisify(execFile);
-const WEBHOOK_SECRET = `whsec-${randomBytes(16).toString("hex")}`;
-const TOKEN = randomBytes(32).toString("hex");
 /** Recognisable random values: any occurrence anywhere is a leak. */
 const SERVICE_SECRET = `svc-secret-${randomBytes(16).toString("hex")}`;
 const PROJECT_SECRET = `prj-secret-${randomBytes(16).toString("hex")}`;
@@ -40,33 +24,19 @@ const containerfile = [
   "",
 ].join("\n");
 
-interface Deployment {
-  id: string;
-  buildId: string;
-  status: string;
-  reason: string | null;
-  replicas: { status: string; containerId: string | null }[];
-}
-
 describe("secrets never leak", () => {
-  let database: TestDatabase;
-  let gitRoot: string;
-  let stateDir: string;
-  let git: GitServer;
-  let repo: TestRepo;
-  let controlPlane: ControlPlaneProcess;
-  let agent: ChildHandle;
+  let stack: IngressStack;
+  let agent: StackAgent;
   let projectId: string;
   let serviceId: string;
-  const repositoryId = randomInt(1_000_000, 2_000_000_000);
   /** Every answer body of the API in this file. */
   const answers: string[] = [];
 
   async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const response = await fetch(`${controlPlane.httpUrl}${path}`, {
+    const response = await fetch(`${stack.controlPlane.httpUrl}${path}`, {
       method,
       headers: {
-        authorization: `Bearer ${TOKEN}`,
+        authorization: `Bearer ${stack.token}`,
         ...(body === undefined ? {} : { "content-type": "application/json" }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -83,51 +53,16 @@ describe("secrets never leak", () => {
   }
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    gitRoot = await mkdtemp(join(tmpdir(), "slipway-git-"));
-    stateDir = await mkdtemp(join(tmpdir(), "slipway-agent-"));
-    git = await startGitServer(gitRoot);
-    repo = await createRepo(gitRoot, `secrets-${randomBytes(4).toString("hex")}`);
-    controlPlane = await startControlPlaneProcess({
-      DATABASE_URL: database.url,
-      REDIS_URL: "redis://127.0.0.1:6379",
-      GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      SLIPWAY_BOOTSTRAP_TOKEN: TOKEN,
-      REGISTRY_HOST,
-      LOG_LEVEL: "trace",
+    stack = await startIngressStack({
+      controlPlaneEnv: { LOG_LEVEL: "trace" },
+      service: { name: "vault", drainSeconds: 0 },
     });
-    const enrolment = await ok<{ joinToken: string }>("POST", "/api/agents", {
-      name: "local",
-      capabilities: ["build", "deploy"],
-    });
-    agent = await startAgentProcess({
-      SLIPWAY_SERVER: controlPlane.grpcAddress,
-      SLIPWAY_JOIN_TOKEN: enrolment.joinToken,
-      SLIPWAY_STATE_DIR: stateDir,
-      KILL_GRACE_SECONDS: "2",
-      INVENTORY_SECONDS: "1",
-    });
-    projectId = (await ok<{ id: string }>("POST", "/api/projects", { name: "secrets" })).id;
-    serviceId = (
-      await ok<{ id: string }>("POST", `/api/projects/${projectId}/services`, {
-        name: "vault",
-        gitUrl: `${git.url}${repo.path}`,
-        githubRepoId: repositoryId,
-        branch: "main",
-        containerPort: 8080,
-        drainSeconds: 0,
-      })
-    ).id;
+    agent = await stack.startAgent("local", ["build", "deploy"], { KILL_GRACE_SECONDS: "2", INVENTORY_SECONDS: "1" });
+    ({ projectId, serviceId } = stack);
   });
 
   afterAll(async () => {
-    await agent?.stop();
-    await controlPlane?.stop();
-    if (projectId) await removeContainersWithLabel(`slipway.project=${projectId}`);
-    await git?.close();
-    await database?.drop();
-    await rm(gitRoot, { recursive: true, force: true });
-    await rm(stateDir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it("sets secrets through the API, which never answers with them", async () => {
@@ -163,22 +98,11 @@ describe("secrets never leak", () => {
   });
 
   it("starts the replica with them in its environment, through the container API only", async () => {
-    const sha = await repo.commit({ Containerfile: containerfile, "www/index.html": "nothing to see here\n" }, "Serve");
-    const delivery = await signedDelivery(WEBHOOK_SECRET, "push", pushPayload({ repositoryId, branch: "main", sha }));
-    const pushed = await fetch(`${controlPlane.httpUrl}/api/webhooks/github`, {
-      method: "POST",
-      headers: delivery.headers,
-      body: delivery.body,
-    });
-    expect(pushed.status).toBe(202);
-    const { buildIds } = (await pushed.json()) as { buildIds: string[] };
-    const buildId = buildIds[0] as string;
-    const deployment = await eventually(
-      async () =>
-        (await ok<Deployment[]>("GET", `/api/services/${serviceId}/deployments`)).find((d) => d.buildId === buildId),
-      (d) => d !== undefined && ["succeeded", "failed"].includes(d.status),
-      { timeoutMs: 240_000, what: `deployment of build ${buildId}` },
+    const buildId = await stack.push(
+      { Containerfile: containerfile, "www/index.html": "nothing to see here\n" },
+      "Serve",
     );
+    const deployment = await stack.deploymentOf(buildId);
     expect(deployment?.status, deployment?.reason ?? "").toBe("succeeded");
     const containerId = deployment?.replicas[0]?.containerId as string;
     expect(containerId).toBeTruthy();
@@ -227,11 +151,11 @@ describe("secrets never leak", () => {
   it("leaves no secret in any answer, nor in any line the control plane or the agent printed", async () => {
     expect(answers.length).toBeGreaterThan(8);
     // Trace level was on: the control plane did log the requests that carried them.
-    expect(controlPlane.lines.some((line) => line.includes("/variables"))).toBe(true);
+    expect(stack.controlPlane.lines.some((line) => line.includes("/variables"))).toBe(true);
     for (const secret of SECRETS) {
       for (const body of answers) expect(body).not.toContain(secret);
-      for (const line of controlPlane.lines) expect(line).not.toContain(secret);
-      for (const line of agent.lines) expect(line).not.toContain(secret);
+      for (const line of stack.controlPlane.lines) expect(line).not.toContain(secret);
+      for (const line of agent.handle.lines) expect(line).not.toContain(secret);
     }
   });
 });

@@ -42,10 +42,13 @@ export interface StackAgent {
 
 export interface IngressStack {
   api: ApiClient;
+  /** The bootstrap token `api` sends, for tests that make their own requests. */
+  token: string;
   controlPlane: ControlPlaneProcess;
   caddy: TestCaddy;
   repo: TestRepo;
   projectName: string;
+  projectId: string;
   serviceId: string;
   /** The service's stable address. */
   url: string;
@@ -186,10 +189,12 @@ export async function startIngressStack(options: {
 
     return {
       api,
+      token,
       controlPlane,
       caddy,
       repo,
       projectName,
+      projectId,
       serviceId,
       url: service.url,
       startAgent,
