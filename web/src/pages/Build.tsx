@@ -131,7 +131,8 @@ function BuildLog({ buildId }: { buildId: string }) {
     source.onopen = () => setState("live");
     source.addEventListener("log", (event) => {
       setState("live");
-      setText((before) => before + (event as MessageEvent<string>).data);
+      // The stream drops each chunk's final line break (SSE framing); chunks hold whole lines.
+      setText((before) => before + (event as MessageEvent<string>).data + "\n");
     });
     source.addEventListener("end", () => {
       setState("ended");
