@@ -58,8 +58,8 @@ export function BuildPage() {
         </p>
       )}
       <p className="wrap">
-        {b.commitMessage.split("\n")[0]} · branch <code>{b.branch}</code> · {b.trigger} · attempt {b.attempt}/
-        {b.maxAttempts}
+        {b.commitMessage && <>{b.commitMessage.split("\n")[0]} · </>}branch <code>{b.branch}</code> · {b.trigger} ·
+        attempt {b.attempt}/{b.maxAttempts}
         {b.retryOf && (
           <>
             {" "}
