@@ -3,10 +3,10 @@
 // and per email (in memory: one control plane process answers the API).
 import fastifyRateLimit from "@fastify/rate-limit";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { FastifyReply } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { Db } from "../db/database.js";
-import { unauthorized } from "../http/errors.js";
+import { HttpError, unauthorized } from "../http/errors.js";
 import { createFirstOwner, describeActor, needsOwner, normaliseEmail, signIn, type SignedIn } from "./accounts.js";
 import { bootstrapAdmin, isBootstrapToken } from "./bootstrap-auth.js";
 import { acceptInvitation } from "./invitations.js";
@@ -27,20 +27,28 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{
   bootstrapToken: string;
   secureCookies: boolean;
 }> = async (app, { db, bootstrapToken, secureCookies }) => {
-  await app.register(fastifyRateLimit, {
-    global: false,
-    errorResponseBuilder: (_request, context) => ({
-      statusCode: 429,
-      error: "Too Many Requests",
-      message: `too many sign-in attempts; try again in ${context.after}`,
+  // The plugin runs one limiter per request; both counters are wanted, so they are checked here.
+  await app.register(fastifyRateLimit, { global: false });
+  const limiters = {
+    address: app.createRateLimit({ ...LOGIN_LIMITS.perAddress, keyGenerator: (request) => `ip:${request.ip}` }),
+    email: app.createRateLimit({
+      ...LOGIN_LIMITS.perEmail,
+      keyGenerator: (request) => `email:${emailOf(request.body) ?? ""}`,
+      allowList: (request) => emailOf(request.body) === undefined,
     }),
-  });
-  const perAddress = app.rateLimit({ ...LOGIN_LIMITS.perAddress, keyGenerator: (request) => `ip:${request.ip}` });
-  const perEmail = app.rateLimit({
-    ...LOGIN_LIMITS.perEmail,
-    keyGenerator: (request) => `email:${emailOf(request.body)}`,
-    allowList: (request) => emailOf(request.body) === undefined,
-  });
+  };
+  const limit =
+    (...which: (keyof typeof limiters)[]) =>
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      for (const name of which) {
+        const result = await limiters[name](request);
+        if (result.isAllowed || !result.isExceeded) continue;
+        reply.header("retry-after", String(result.ttlInSeconds));
+        throw new HttpError(429, `too many sign-in attempts; try again in ${result.ttlInSeconds} seconds`);
+      }
+    };
+  const perAddress = limit("address");
+  const perAddressAndEmail = limit("address", "email");
 
   const signedIn = async (reply: FastifyReply, who: SignedIn, status: 200 | 201) => {
     const { cookie, csrfToken } = await createSession(db, who.actor.userId, who.actor.orgId);
@@ -58,7 +66,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{
     "/session",
     {
       config: { access: "public" },
-      preHandler: [perAddress, perEmail],
+      preHandler: perAddressAndEmail,
       schema: {
         tags: ["auth"],
         security: [],
@@ -115,7 +123,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{
     "/setup/owner",
     {
       config: { access: "public" },
-      preHandler: [perAddress],
+      preHandler: perAddress,
       schema: {
         tags: ["auth"],
         security: [],
@@ -141,7 +149,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{
     "/invitations/:token/accept",
     {
       config: { access: "public" },
-      preHandler: [perAddress],
+      preHandler: perAddress,
       schema: {
         tags: ["members"],
         security: [],
