@@ -22,14 +22,21 @@ describe("people and access", () => {
   let app: FastifyInstance;
   /** Every answer of this file, to show no password or token leaks into one. */
   const answers: string[] = [];
+  /** Every log line of the app, at trace level. */
+  const logLines: string[] = [];
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    testApp = await buildTestApp(database.db, {
-      GITHUB_WEBHOOK_SECRET: "x".repeat(32),
-      SLIPWAY_BOOTSTRAP_TOKEN: TOKEN,
-      PUBLIC_URL: "https://slipway.example.test",
-    });
+    testApp = await buildTestApp(
+      database.db,
+      {
+        GITHUB_WEBHOOK_SECRET: "x".repeat(32),
+        SLIPWAY_BOOTSTRAP_TOKEN: TOKEN,
+        PUBLIC_URL: "https://slipway.example.test",
+        LOG_LEVEL: "trace",
+      },
+      { logStream: { write: (line) => void logLines.push(line) } },
+    );
     app = testApp.app;
   });
 
@@ -388,7 +395,22 @@ describe("people and access", () => {
     expect(ours.statusCode).toBe(200);
   });
 
-  it("never answers with a password or a password hash", async () => {
+  it("never answers or logs a password, a password hash or a token", async () => {
+    expect(logLines.length).toBeGreaterThan(100);
+    expect(logLines.join("\n")).toContain("incoming request");
+    const logged = logLines.join("\n");
+    for (const secret of [
+      TOKEN,
+      "correct horse battery",
+      "a long enough password",
+      "$argon2id$",
+      "slp_",
+      "slipway_session=",
+    ]) {
+      expect(logged).not.toContain(secret);
+    }
+    for (const person of Object.values(people ?? {})) expect(logged).not.toContain(person.password);
+    expect(logged).toContain("/invitations/[token]/accept");
     const all = answers.join("\n");
     expect(all).not.toContain("correct horse battery");
     expect(all).not.toContain("a long enough password");

@@ -58,7 +58,12 @@ export interface AppDeps {
   containerLogs?: ContainerLogStreams;
   /** Where services are reached (their `url`); plain http://<label>.localhost when not given. */
   ingressAddresses?: IngressAddresses;
+  /** Where log lines go (stdout when not given); tests read them to show no secret is logged. */
+  logStream?: { write(line: string): void };
 }
+
+/** A request's URL as logged: an invitation's token is a credential, so it is left out. */
+export const loggedUrl = (url: string) => url.replace(/\/invitations\/[^/?]+\/accept/, "/invitations/[token]/accept");
 
 /** A registered route and who may call it. */
 export interface RouteAccess {
@@ -84,6 +89,7 @@ export async function buildApp({
   onAgentChanged,
   containerLogs = new ContainerLogStreams(new SessionHub()),
   ingressAddresses = new IngressAddresses({ baseDomain: "localhost", listen: ":80", https: false }),
+  logStream,
 }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     // Live log streams stay open; closing the server must not wait for their clients.
@@ -92,6 +98,15 @@ export async function buildApp({
       level: config.LOG_LEVEL,
       // Credentials travel in headers; never let them reach a log line.
       redact: ["req.headers.authorization", "req.headers.cookie", 'req.headers["x-hub-signature-256"]'],
+      serializers: {
+        req: (request: { method: string; url: string; host?: string; ip?: string }) => ({
+          method: request.method,
+          url: loggedUrl(request.url),
+          host: request.host,
+          remoteAddress: request.ip,
+        }),
+      },
+      ...(logStream ? { stream: logStream } : {}),
     },
     // Validation errors name the field: "body/name must match pattern ...".
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true } },
