@@ -232,6 +232,8 @@ describe("people and access", () => {
     const rows = await database.db.selectFrom("invitations").selectAll().execute();
     expect(JSON.stringify(rows)).not.toContain(token);
 
+    const offered = await inject({ method: "GET", url: `/api/invitations/${token}` });
+    expect(offered.json()).toMatchObject({ org: { id: DEFAULT_ORG_ID, name: "Acme" }, role: "developer", email: null });
     const body = { email: "dora@example.test", name: "Dora Dev", password: "a long enough password" };
     const accepted = await inject({ method: "POST", url: `/api/invitations/${token}/accept`, payload: body });
     expect(accepted.statusCode, accepted.body).toBe(201);
@@ -248,6 +250,7 @@ describe("people and access", () => {
       payload: { ...body, email: "e@example.test" },
     });
     expect(again.statusCode).toBe(404);
+    expect((await inject({ method: "GET", url: `/api/invitations/${token}` })).statusCode).toBe(404);
 
     const members = await inject({ method: "GET", url: "/api/members", headers: admin });
     expect(members.json()).toEqual(

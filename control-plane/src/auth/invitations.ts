@@ -83,3 +83,20 @@ export async function acceptInvitation(
   });
   return describeActor(db, actorOf(userId, orgId, role));
 }
+
+/** What an open invitation offers, for the page that accepts it; an unknown, used or expired one is not found. */
+export async function describeInvitation(
+  db: Db,
+  token: string,
+): Promise<{ org: { id: string; name: string }; role: Role; email: string | null; expiresAt: Date }> {
+  const row = await db
+    .selectFrom("invitations as i")
+    .innerJoin("organizations as o", "o.id", "i.org_id")
+    .select(["o.id", "o.name", "i.role", "i.email", "i.expires_at"])
+    .where("i.token_hash", "=", sha256(token))
+    .where("i.accepted_at", "is", null)
+    .where("i.expires_at", ">", sql<Date>`now()`)
+    .executeTakeFirst();
+  if (!row) throw notFound("invitation (it may have expired or been used)");
+  return { org: { id: row.id, name: row.name }, role: row.role, email: row.email, expiresAt: row.expires_at };
+}

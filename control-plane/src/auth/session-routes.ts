@@ -9,10 +9,10 @@ import type { Db } from "../db/database.js";
 import { HttpError, unauthorized } from "../http/errors.js";
 import { createFirstOwner, describeActor, needsOwner, normaliseEmail, signIn, type SignedIn } from "./accounts.js";
 import { bootstrapAdmin, isBootstrapToken } from "./bootstrap-auth.js";
-import { acceptInvitation } from "./invitations.js";
+import { acceptInvitation, describeInvitation } from "./invitations.js";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "./passwords.js";
 import { SESSION_COOKIE, SESSION_TTL_SECONDS, createSession, deleteSession } from "./sessions.js";
-import { Email, SessionView, UserName, sessionView } from "./schemas.js";
+import { Email, RoleSchema, SessionView, UserName, sessionView } from "./schemas.js";
 
 /** Sign-in attempts allowed per client address and per email address in their windows. */
 export const LOGIN_LIMITS = {
@@ -143,6 +143,32 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request, reply) => signedIn(reply, await createFirstOwner(db, request.body), 201),
+  );
+
+  app.get(
+    "/invitations/:token",
+    {
+      config: { access: "public" },
+      preHandler: perAddress,
+      schema: {
+        tags: ["members"],
+        security: [],
+        description: "What an open invitation offers (organisation, role, the email it is for), for the accept page.",
+        params: Type.Object({ token: Type.String({ minLength: 16, maxLength: 128 }) }),
+        response: {
+          200: Type.Object({
+            org: Type.Object({ id: Type.String(), name: Type.String() }),
+            role: RoleSchema,
+            email: Type.Union([Type.String(), Type.Null()]),
+            expiresAt: Type.String(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const invitation = await describeInvitation(db, request.params.token);
+      return { ...invitation, expiresAt: invitation.expiresAt.toISOString() };
+    },
   );
 
   app.post(

@@ -63,7 +63,8 @@ export interface AppDeps {
 }
 
 /** A request's URL as logged: an invitation's token is a credential, so it is left out. */
-export const loggedUrl = (url: string) => url.replace(/\/invitations\/[^/?]+\/accept/, "/invitations/[token]/accept");
+export const loggedUrl = (url: string) =>
+  url.replace(/\/api\/invitations\/(?!\[token\])[^/?]+/, "/api/invitations/[token]");
 
 /** A registered route and who may call it. */
 export interface RouteAccess {
