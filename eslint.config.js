@@ -3,7 +3,16 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/node_modules/**", "proto/src/gen/**", "web/public/**"] },
+  {
+    ignores: [
+      "**/dist/**",
+      "**/node_modules/**",
+      "proto/src/gen/**",
+      "web/public/**",
+      "web/src/api/schema.d.ts",
+      "test-results/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -59,6 +68,23 @@ export default tseslint.config(
             {
               group: ["@slipway/agent", "@slipway/agent/*", "**/agent/src/**"],
               message: "the control plane must not import the agent; share through @slipway/proto",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The dashboard talks to the control plane only through the REST API (types from its OpenAPI description).
+    files: ["web/src/**/*.{ts,tsx}"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["@slipway/*", "**/control-plane/**", "**/agent/src/**", "**/proto/**"],
+              message: "the dashboard uses only the REST API (web/src/api/client.ts)",
             },
           ],
         },

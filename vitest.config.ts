@@ -7,6 +7,7 @@ export default defineConfig({
       "agent/src/**/*.test.ts",
       "test-support/**/*.test.ts",
       "e2e/**/*.test.ts",
+      "web/scripts/**/*.test.ts",
     ],
     globalSetup: ["test-support/global-setup.ts"],
     // Real services, real builds: give them time, and never run two heavy files at once on 2 cores.

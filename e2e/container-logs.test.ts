@@ -3,37 +3,14 @@
 // known lines when it starts and one more for each request to its CGI script; the API returns the
 // recent ones, follows new ones live, and the agent stops reading when the client goes away, also
 // when the request reaches the control plane the agent is not connected to (relayed through Redis).
-import { randomBytes, randomInt, randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiClient, eventually, type ApiClient } from "../test-support/api.js";
-import { removeContainersWithLabel } from "../test-support/containers.js";
-import { createTestDatabase, type TestDatabase } from "../test-support/database.js";
 import { TEST_ACTOR, TEST_ADDRESSES } from "../test-support/fixtures.js";
-import { startGitServer, type GitServer } from "../test-support/git-server.js";
-import { createRepo, type TestRepo } from "../test-support/git-repo.js";
-import {
-  startAgentProcess,
-  startControlPlaneProcess,
-  type ChildHandle,
-  type ControlPlaneProcess,
-} from "../test-support/processes.js";
-import { BASE_IMAGE, REGISTRY_HOST } from "../test-support/registry.js";
-import { pushPayload, signedDelivery } from "../test-support/webhooks.js";
+import { startIngressStack, type IngressStack } from "../test-support/ingress-stack.js";
+import type { ChildHandle, ControlPlaneProcess } from "../test-support/processes.js";
+import { BASE_IMAGE } from "../test-support/registry.js";
 import { createProject, createService } from "../control-plane/src/projects/project-repository.js";
-
-const SECRET = `whsec-${randomBytes(16).toString("hex")}`;
-const TOKEN = randomBytes(32).toString("hex");
-
-interface Deployment {
-  id: string;
-  buildId: string;
-  status: string;
-  reason: string | null;
-  replicas: { status: string; endpoint: string | null; containerId: string | null }[];
-}
 
 interface LogEvent {
   stream: "stdout" | "stderr";
@@ -127,11 +104,7 @@ class EventReader {
 }
 
 describe("a replica's container log through the API", () => {
-  let database: TestDatabase;
-  let gitRoot: string;
-  let stateDir: string;
-  let git: GitServer;
-  let repo: TestRepo;
+  let stack: IngressStack;
   let first: ControlPlaneProcess;
   let second: ControlPlaneProcess;
   let agent: ChildHandle;
@@ -139,12 +112,11 @@ describe("a replica's container log through the API", () => {
   let projectId: string;
   let serviceId: string;
   let endpoint: string;
-  const repositoryId = randomInt(1_000_000, 2_000_000_000);
 
   async function openLogs(controlPlane: ControlPlaneProcess, query: string, id = serviceId): Promise<EventReader> {
     const controller = new AbortController();
     const response = await fetch(`${controlPlane.httpUrl}/api/services/${id}/logs?${query}`, {
-      headers: { authorization: `Bearer ${TOKEN}` },
+      headers: { authorization: `Bearer ${stack.token}` },
       signal: controller.signal,
     });
     expect(response.status, await (response.status === 200 ? "" : response.clone().text())).toBe(200);
@@ -166,73 +138,19 @@ describe("a replica's container log through the API", () => {
   }
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    gitRoot = await mkdtemp(join(tmpdir(), "slipway-git-"));
-    stateDir = await mkdtemp(join(tmpdir(), "slipway-agent-"));
-    git = await startGitServer(gitRoot);
-    repo = await createRepo(gitRoot, `logs-${randomBytes(4).toString("hex")}`);
-    const env = {
-      DATABASE_URL: database.url,
-      REDIS_URL: "redis://127.0.0.1:6379",
-      GITHUB_WEBHOOK_SECRET: SECRET,
-      SLIPWAY_BOOTSTRAP_TOKEN: TOKEN,
-      REGISTRY_HOST,
-      LOG_LEVEL: "info",
-    };
-    first = await startControlPlaneProcess(env);
-    second = await startControlPlaneProcess({ ...env });
-    api = apiClient(first.httpUrl, TOKEN);
-    const enrolment = await api.ok<{ joinToken: string }>("POST", "/api/agents", {
-      name: "local",
-      capabilities: ["build", "deploy"],
-    });
-    agent = await startAgentProcess({
-      SLIPWAY_SERVER: first.grpcAddress,
-      SLIPWAY_JOIN_TOKEN: enrolment.joinToken,
-      SLIPWAY_STATE_DIR: stateDir,
-      KILL_GRACE_SECONDS: "2",
-    });
-    projectId = (await api.ok<{ id: string }>("POST", "/api/projects", { name: "logs" })).id;
-    serviceId = (
-      await api.ok<{ id: string }>("POST", `/api/projects/${projectId}/services`, {
-        name: "app",
-        gitUrl: `${git.url}${repo.path}`,
-        githubRepoId: repositoryId,
-        branch: "main",
-        containerPort: 8080,
-      })
-    ).id;
-
-    const sha = await repo.commit(app, "An app that logs");
-    const delivery = await signedDelivery(SECRET, "push", pushPayload({ repositoryId, branch: "main", sha }));
-    const pushed = await fetch(`${first.httpUrl}/api/webhooks/github`, {
-      method: "POST",
-      headers: delivery.headers,
-      body: delivery.body,
-    });
-    expect(pushed.status).toBe(202);
-    const buildId = ((await pushed.json()) as { buildIds: string[] }).buildIds[0];
-    const deployment = await eventually(
-      async () =>
-        (await api.ok<Deployment[]>("GET", `/api/services/${serviceId}/deployments`)).find(
-          (d) => d.buildId === buildId,
-        ),
-      (d) => d !== undefined && ["succeeded", "failed", "cancelled"].includes(d.status),
-      { timeoutMs: 240_000, what: "the deployment" },
-    );
-    expect(deployment?.status, deployment?.reason ?? "").toBe("succeeded");
-    endpoint = deployment?.replicas[0]?.endpoint as string;
+    // Two control planes; the agent connects to the first.
+    stack = await startIngressStack({ service: { name: "app" }, otherControlPlanes: 1 });
+    first = stack.controlPlane;
+    second = stack.otherControlPlanes[0] as ControlPlaneProcess;
+    ({ api, projectId, serviceId } = stack);
+    agent = (await stack.startAgent("local", ["build", "deploy"], { KILL_GRACE_SECONDS: "2" })).handle;
+    const deployment = await stack.deploymentOf(await stack.push(app, "An app that logs"));
+    expect(deployment.status, deployment.reason ?? "").toBe("succeeded");
+    endpoint = deployment.replicas[0]?.endpoint as string;
   });
 
   afterAll(async () => {
-    await agent?.stop();
-    await second?.stop();
-    await first?.stop();
-    if (projectId) await removeContainersWithLabel(`slipway.project=${projectId}`);
-    await git?.close();
-    await database?.drop();
-    await rm(gitRoot, { recursive: true, force: true });
-    await rm(stateDir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it("returns the last lines the replica printed, on both streams, then ends", async () => {
@@ -309,14 +227,14 @@ describe("a replica's container log through the API", () => {
     expect(deployment.status).toBe(404);
 
     // Another organisation's service exists, but not for this caller.
-    const org = await database.db
+    const org = await stack.database.db
       .insertInto("organizations")
       .values({ name: `other-${randomBytes(3).toString("hex")}` })
       .returning("id")
       .executeTakeFirstOrThrow();
     const actor = { ...TEST_ACTOR, orgId: org.id };
-    const project = await createProject(database.db, actor, "theirs");
-    const theirs = await createService(database.db, actor, TEST_ADDRESSES, project.id, {
+    const project = await createProject(stack.database.db, actor, "theirs");
+    const theirs = await createService(stack.database.db, actor, TEST_ADDRESSES, project.id, {
       name: "web",
       gitUrl: "https://example.invalid/them/web.git",
       branch: "main",
@@ -327,7 +245,7 @@ describe("a replica's container log through the API", () => {
     // A service of ours that never ran.
     const idle = await api.ok<{ id: string }>("POST", `/api/projects/${projectId}/services`, {
       name: "idle",
-      gitUrl: `${git.url}${repo.path}`,
+      gitUrl: "https://example.invalid/us/idle.git",
       branch: "main",
       containerPort: 8080,
     });
@@ -342,7 +260,10 @@ describe("a replica's container log through the API", () => {
       // The first control plane notices the session's end a moment after the agent exits.
       const response = await eventually(
         () =>
-          apiClient(controlPlane.httpUrl, TOKEN).request<{ error: string }>("GET", `/api/services/${serviceId}/logs`),
+          apiClient(controlPlane.httpUrl, stack.token).request<{ error: string }>(
+            "GET",
+            `/api/services/${serviceId}/logs`,
+          ),
         (r) => r.status !== 200,
         { timeoutMs: 30_000, what: "the agent's session to end" },
       );

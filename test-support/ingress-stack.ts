@@ -44,7 +44,11 @@ export interface IngressStack {
   api: ApiClient;
   /** The bootstrap token `api` sends, for tests that make their own requests. */
   token: string;
+  /** The control plane that manages Caddy; agents connect to it. */
   controlPlane: ControlPlaneProcess;
+  /** More control planes on the same database and Redis, without the ingress (`otherControlPlanes`). */
+  otherControlPlanes: ControlPlaneProcess[];
+  database: TestDatabase;
   caddy: TestCaddy;
   repo: TestRepo;
   projectName: string;
@@ -73,6 +77,8 @@ export async function startIngressStack(options: {
   controlPlaneEnv?: Record<string, string>;
   /** Settings of the service besides its source (port 8080, 1 s drain and a quick health check by default). */
   service?: Record<string, unknown>;
+  /** How many more control planes to start beside the first (default none). */
+  otherControlPlanes?: number;
 }): Promise<IngressStack> {
   const token = randomBytes(32).toString("hex");
   const repositoryId = randomInt(1_000_000, 2_000_000_000);
@@ -109,6 +115,20 @@ export async function startIngressStack(options: {
     });
     // Stopped after the agents (close() stops those first), before Caddy and the database.
     cleanups.push(() => controlPlane.stop());
+    const otherControlPlanes: ControlPlaneProcess[] = [];
+    for (let i = 0; i < (options.otherControlPlanes ?? 0); i++) {
+      const other = await startControlPlaneProcess({
+        DATABASE_URL: database.url,
+        REDIS_URL: "redis://127.0.0.1:6379",
+        GITHUB_WEBHOOK_SECRET: SECRET,
+        SLIPWAY_BOOTSTRAP_TOKEN: token,
+        REGISTRY_HOST,
+        LOG_LEVEL: "info",
+        ...options.controlPlaneEnv,
+      });
+      otherControlPlanes.push(other);
+      cleanups.push(() => other.stop());
+    }
     const api = apiClient(controlPlane.httpUrl, token);
     const projectId = (await api.ok<{ id: string }>("POST", "/api/projects", { name: projectName })).id;
     cleanups.push(() => removeContainersWithLabel(`slipway.project=${projectId}`));
@@ -191,6 +211,8 @@ export async function startIngressStack(options: {
       api,
       token,
       controlPlane,
+      otherControlPlanes,
+      database,
       caddy,
       repo,
       projectName,

@@ -13,6 +13,19 @@ const base64Pem = z.string().transform((value, ctx) => {
   return pem;
 });
 
+/** A comma-separated list (blanks ignored, empty by default) whose every item passes `item`. */
+const commaList = (item: z.ZodType<string, string>) =>
+  z
+    .string()
+    .default("")
+    .transform((value) =>
+      value
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(item));
+
 const schema = z
   .object({
     /** PostgreSQL connection string; the single source of truth. */
@@ -52,24 +65,11 @@ const schema = z
      * bytes base64, at most 8. Values open with SLIPWAY_SECRET_KEY first, then these; after
      * `slipway-control-plane rotate-secrets` re-sealed everything under the current key, drop them.
      */
-    SLIPWAY_SECRET_KEY_PREVIOUS: z
-      .string()
-      .default("")
-      .transform((value) =>
-        value
-          .split(",")
-          .map((k) => k.trim())
-          .filter(Boolean),
-      )
-      .pipe(
-        z
-          .array(
-            z
-              .string()
-              .refine((value) => Buffer.from(value, "base64").length === 32, "must hold 32-byte keys, base64-encoded"),
-          )
-          .max(8, "may hold at most 8 keys"),
-      ),
+    SLIPWAY_SECRET_KEY_PREVIOUS: commaList(
+      z
+        .string()
+        .refine((value) => Buffer.from(value, "base64").length === 32, "must hold 32-byte keys, base64-encoded"),
+    ).refine((keys) => keys.length <= 8, "may hold at most 8 keys"),
     /** How often GitHub Deployments are brought in step with builds. */
     GITHUB_SYNC_INTERVAL_SECONDS: z.coerce.number().min(0.2).max(3600).default(2),
     /** Images are pushed to {REGISTRY_HOST}/{project_id}/{service_id}:{commit_sha}. */
@@ -106,16 +106,9 @@ const schema = z
      * The admin API of each Caddy that routes the services (comma-separated `unix:/path` or
      * `http://host:port`). Empty: no ingress (replicas are still drained before they stop).
      */
-    INGRESS_CADDY_ADMIN: z
-      .string()
-      .default("")
-      .transform((value) =>
-        value
-          .split(",")
-          .map((a) => a.trim())
-          .filter(Boolean),
-      )
-      .pipe(z.array(z.string().regex(/^(unix:\/\S+|http:\/\/[^\s/]+\/?)$/, "must be unix:/path or http://host:port"))),
+    INGRESS_CADDY_ADMIN: commaList(
+      z.string().regex(/^(unix:\/\S+|http:\/\/[^\s/]+\/?)$/, "must be unix:/path or http://host:port"),
+    ),
     /**
      * Where this control plane answers Caddy's DNS questions for each service's serving replicas
      * (DNS over TCP, host:port; port 0 picks one). Started only with INGRESS_CADDY_ADMIN.
@@ -129,16 +122,7 @@ const schema = z
      * plane: each control plane's INGRESS_RESOLVER_LISTEN as Caddy's host reaches it. Empty: this
      * control plane's own.
      */
-    INGRESS_RESOLVER_ADDRESSES: z
-      .string()
-      .default("")
-      .transform((value) =>
-        value
-          .split(",")
-          .map((a) => a.trim())
-          .filter(Boolean),
-      )
-      .pipe(z.array(z.string().regex(/^tcp\/[^\s/]+:\d{1,5}$/, "must be tcp/host:port"))),
+    INGRESS_RESOLVER_ADDRESSES: commaList(z.string().regex(/^tcp\/[^\s/]+:\d{1,5}$/, "must be tcp/host:port")),
     /** How long Caddy keeps an answer: a replica leaving the route can get requests this long. */
     INGRESS_UPSTREAM_REFRESH_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
     /** How often routes are applied again even without a change (a restarted Caddy gets them back). */

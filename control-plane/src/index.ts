@@ -13,3 +13,4 @@ export { claimWork } from "./work/sql/claim.js";
 export { finishWork } from "./work/sql/finish.js";
 // Deployments created straight from the database, for the rollout benchmark.
 export { createDeployment } from "./deployments/deployment-repository.js";
+export { openApiDocument } from "./http/openapi-document.js";

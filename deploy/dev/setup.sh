@@ -54,6 +54,7 @@ PACKAGES=(
   docker-registry busybox-static
   caddy git curl ca-certificates
   wireguard-tools iproute2 procps util-linux
+  chromium # the dashboard's browser tests (playwright-core drives it headless)
 )
 
 log() { printf '==> %s\n' "$*"; }
@@ -582,6 +583,14 @@ check_api_pull() {
   ! grep -q '"error' <<<"$out" && podman image exists "$PUSHED_IMAGE"
 }
 
+# Headless Chromium starts and renders a page: what the dashboard's browser tests need.
+check_chromium() {
+  local out
+  out=$(timeout 60 chromium --headless --no-sandbox --disable-gpu --dump-dom \
+    'data:text/html,<p>slipway-ok</p>' 2>>"$LOG_DIR/verify.log") || return 1
+  grep -q slipway-ok <<<"$out"
+}
+
 check_tools() {
   local t ok=0
   for t in git curl caddy wg ip; do
@@ -603,6 +612,7 @@ verify() {
   check "registry: manifest DELETE enabled" check_registry_delete
   check "podman API: pull $PUSHED_IMAGE" check_api_pull
   check "tools: git curl caddy wg ip (installed, not started)" check_tools
+  check "chromium: headless renders a page (dashboard browser tests)" check_chromium
   check "kernel: net.ipv4.tcp_migrate_req = 1 (Caddy's config changes reset no queued connection)" check_ingress_sysctl
   if ((${#FAILED[@]})); then
     printf 'setup.sh: FAILED: %s\n' "${FAILED[@]}" >&2

@@ -105,6 +105,12 @@ describe("REST API", () => {
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain("Slipway");
     expect((await call("GET", "/api/nope", undefined, null)).statusCode).toBe(404);
+    // The dashboard's fallback never shadows the API: an unknown API route is a JSON 404 even for a browser.
+    for (const url of ["/api/nope", "/api"]) {
+      const miss = await app.inject({ method: "GET", url, headers: { accept: "text/html" } });
+      expect(miss.statusCode, url).toBe(404);
+      expect(miss.json().statusCode, url).toBe(404);
+    }
   });
 
   it("creates a project and a service, and refuses duplicates and bad input with a reason", async () => {

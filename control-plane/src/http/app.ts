@@ -4,6 +4,8 @@
 // Layers: error handling → public routes (health, webhooks, sign-in, static page) → the authenticated API.
 // A route is protected by being registered inside the API context, never by matching its URL; every
 // /api route declares `config.access` (auth/access.ts), checked by the API context's one hook.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Fastify, { type FastifyInstance } from "fastify";
 import fastifyCookie from "@fastify/cookie";
@@ -38,7 +40,8 @@ import type { Metrics } from "../metrics/metrics.js";
 import { healthRoutes } from "./health-routes.js";
 import { IngressAddresses } from "../ingress/addresses.js";
 
-export const WEB_ROOT = fileURLToPath(new URL("../../../web/public/", import.meta.url));
+/** The dashboard as Vite built it (`pnpm run build`); pages it routes itself fall back to its index.html. */
+export const WEB_ROOT = fileURLToPath(new URL("../../../web/dist/", import.meta.url));
 
 export type AppConfig = Pick<Config, "SLIPWAY_BOOTSTRAP_TOKEN" | "LOG_LEVEL" | "PUBLIC_URL" | "GITHUB_WEB_URL">;
 
@@ -112,7 +115,8 @@ export async function buildApp({
     // Validation errors name the field: "body/name must match pattern ...".
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true } },
   });
-  installErrorHandler(app);
+  const dashboardBuilt = existsSync(join(WEB_ROOT, "index.html"));
+  installErrorHandler(app, { spaFallback: dashboardBuilt });
   // Every route of the API says who may call it (auth/access.ts); one without a declaration is a bug
   // that must not start. The list serves the route × role test.
   const routeAccess: RouteAccess[] = [];
@@ -141,7 +145,15 @@ export async function buildApp({
     bootstrapToken: config.SLIPWAY_BOOTSTRAP_TOKEN,
     secureCookies: config.PUBLIC_URL.startsWith("https:"),
   });
-  await app.register(fastifyStatic, { root: WEB_ROOT, prefix: "/", index: ["index.html"] });
+  if (dashboardBuilt) {
+    await app.register(fastifyStatic, { root: WEB_ROOT, prefix: "/", index: ["index.html"] });
+  } else {
+    // A control plane run from a checkout whose dashboard was not built still answers its API.
+    app.log.warn({ root: WEB_ROOT }, "the dashboard is not built (pnpm run build); serving the API only");
+    app.get("/", { schema: { hide: true } }, async (_request, reply) =>
+      reply.type("text/plain").send("Slipway: the dashboard is not built (run pnpm run build); the API is at /api.\n"),
+    );
+  }
 
   await app.register(
     async (api) => {

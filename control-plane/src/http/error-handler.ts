@@ -15,7 +15,7 @@ const STATUS: Record<Problem, number> = {
 };
 
 /** One error handler for the whole API: 4xx messages reach the client, 5xx details only the log. */
-export function installErrorHandler(app: FastifyInstance): void {
+export function installErrorHandler(app: FastifyInstance, { spaFallback }: { spaFallback: boolean }): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof DomainError) {
       const status = STATUS[error.problem];
@@ -35,8 +35,11 @@ export function installErrorHandler(app: FastifyInstance): void {
     return reply.status(status).send({ error: error.message, statusCode: status });
   });
   app.setNotFoundHandler((request, reply) => {
-    // The dashboard's own pages (/builds/…, /services/…) are the single-page app's to route.
-    if (request.method === "GET" && !request.url.startsWith("/api/") && request.headers.accept?.includes("text/html")) {
+    // The dashboard's own pages (/builds/…, /services/…) are the single-page app's to route. Never
+    // under /api: an unknown API route stays a JSON 404, whatever the client accepts.
+    const path = request.url.split("?")[0] ?? "";
+    const api = path === "/api" || path.startsWith("/api/");
+    if (spaFallback && request.method === "GET" && !api && request.headers.accept?.includes("text/html")) {
       return reply.sendFile("index.html");
     }
     return reply

@@ -1,0 +1,1 @@
+export declare function renderApiTypes(document: Record<string, unknown>): Promise<string>;
