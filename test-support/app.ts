@@ -20,7 +20,11 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function buildTestApp(db: Db, env: Record<string, string>): Promise<TestApp> {
+export async function buildTestApp(
+  db: Db,
+  env: Record<string, string>,
+  options: { logStream?: { write(line: string): void } } = {},
+): Promise<TestApp> {
   const config = loadConfig({
     DATABASE_URL: "postgres://unused@127.0.0.1/unused",
     REDIS_URL: "redis://127.0.0.1:6379",
@@ -41,6 +45,7 @@ export async function buildTestApp(db: Db, env: Record<string, string>): Promise
     metrics,
     secretBox,
     github: { store, api: new GitHubApi(store, config) },
+    ...options,
   });
   return {
     app,

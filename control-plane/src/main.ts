@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// slipway-control-plane [serve|migrate|rotate-secrets]
+// slipway-control-plane [serve|migrate|rotate-secrets|create-owner]
 import { loadConfig, ConfigError } from "./config.js";
 import { createDatabase } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
 import { startControlPlane } from "./server.js";
 import { secretBoxOf } from "./crypto/secret-box.js";
 import { RotationError, rotateSecrets } from "./crypto/rotate-secrets.js";
+import { CommandError, createOwnerCommand } from "./auth/create-owner.js";
 
 async function main(command: string): Promise<void> {
   const config = loadConfig();
@@ -37,8 +38,20 @@ async function main(command: string): Promise<void> {
     }
     return;
   }
+  if (command === "create-owner") {
+    // The password comes on stdin, never in argv.
+    const db = createDatabase(config.DATABASE_URL, { max: 1 });
+    try {
+      console.log(await createOwnerCommand(db, process.argv.slice(3), process.stdin));
+    } finally {
+      await db.destroy();
+    }
+    return;
+  }
   if (command !== "serve")
-    throw new ConfigError(`usage: slipway-control-plane [serve|migrate|rotate-secrets] (got "${command}")`);
+    throw new ConfigError(
+      `usage: slipway-control-plane [serve|migrate|rotate-secrets|create-owner] (got "${command}")`,
+    );
   const controlPlane = await startControlPlane(config);
   let stopping = false;
   const shutdown = () => {
@@ -55,7 +68,7 @@ async function main(command: string): Promise<void> {
 
 main(process.argv[2] ?? "serve").catch((error: unknown) => {
   console.error(
-    error instanceof ConfigError || error instanceof RotationError
+    error instanceof ConfigError || error instanceof RotationError || error instanceof CommandError
       ? error.message
       : `control plane failed to start: ${String(error)}`,
   );

@@ -47,6 +47,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{ db: Db; onAgentChanged: (a
   app.post(
     "/agents",
     {
+      config: { access: "admin" },
       schema: {
         tags: ["agents"],
         body: Type.Object(
@@ -78,14 +79,19 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{ db: Db; onAgentChanged: (a
     },
   );
 
-  app.get("/agents", { schema: { tags: ["agents"], response: { 200: Type.Array(AgentView) } } }, async (request) =>
-    (await listAgents(db, request.actor.orgId)).map(agentView),
+  app.get(
+    "/agents",
+    { config: { access: "viewer" }, schema: { tags: ["agents"], response: { 200: Type.Array(AgentView) } } },
+    async (request) => (await listAgents(db, request.actor.orgId)).map(agentView),
   );
 
   const agentAction = (path: string, act: (request: { actor: Actor; id: string }) => Promise<Agent | undefined>) =>
     app.post(
       `/agents/:agentId/${path}`,
-      { schema: { tags: ["agents"], params: Type.Object({ agentId: Uuid }), response: { 200: AgentView } } },
+      {
+        config: { access: "admin" },
+        schema: { tags: ["agents"], params: Type.Object({ agentId: Uuid }), response: { 200: AgentView } },
+      },
       async (request) => {
         const agent = await act({ actor: request.actor, id: request.params.agentId });
         if (!agent) throw notFound(`agent ${request.params.agentId}`);
@@ -97,6 +103,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{ db: Db; onAgentChanged: (a
   app.patch(
     "/agents/:agentId",
     {
+      config: { access: "admin" },
       schema: {
         tags: ["agents"],
         params: Type.Object({ agentId: Uuid }),

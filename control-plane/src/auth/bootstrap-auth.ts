@@ -1,18 +1,24 @@
-// Authenticates API callers. Until the dashboard brings users, there is one account, the bootstrap
-// admin, reached either with its token (`Authorization: Bearer <token>`, for scripts) or with a
-// session cookie obtained from that token (for browser flows such as the GitHub App setup).
+// Authenticates API callers and enforces each route's declared access (access.ts). A caller is:
+// - the bootstrap admin (`Authorization: Bearer <SLIPWAY_BOOTSTRAP_TOKEN>`), owner of the default
+//   organisation, for automation and first set-up;
+// - a user's API token (`Authorization: Bearer slp_…`), acting as that user in the token's organisation;
+// - a browser session cookie (sessions.ts), whose unsafe requests must echo the CSRF token.
+// The role is read from the membership on every request, so a changed role or a removed member takes
+// effect at once; a disabled user is refused.
 import { createHash, timingSafeEqual } from "node:crypto";
 import fp from "fastify-plugin";
 import type { FastifyRequest } from "fastify";
 import type { Db } from "../db/database.js";
-import { BOOTSTRAP_ADMIN_ID, DEFAULT_ORG_ID } from "../db/schema.js";
+import { BOOTSTRAP_ADMIN_ID, DEFAULT_ORG_ID, type Role } from "../db/schema.js";
 import { HttpError, unauthorized } from "../http/errors.js";
+import { includes } from "./access.js";
+import { API_TOKEN_PREFIX, findApiToken } from "./api-tokens.js";
 import { SESSION_COOKIE, findSession } from "./sessions.js";
 
 export interface Actor {
   userId: string;
   orgId: string;
-  role: "admin" | "member" | "viewer";
+  role: Role;
   /** How the actor appears in audit and history rows. */
   label: string;
 }
@@ -30,40 +36,58 @@ export function isBootstrapToken(presented: string, bootstrapToken: string): boo
   return timingSafeEqual(digest(presented), digest(bootstrapToken));
 }
 
-export const bootstrapAdmin = (): Actor => ({
-  userId: BOOTSTRAP_ADMIN_ID,
-  orgId: DEFAULT_ORG_ID,
-  role: "admin",
-  label: `user:${BOOTSTRAP_ADMIN_ID}`,
+export const actorOf = (userId: string, orgId: string, role: Role): Actor => ({
+  userId,
+  orgId,
+  role,
+  label: `user:${userId}`,
 });
+
+export const bootstrapAdmin = (): Actor => actorOf(BOOTSTRAP_ADMIN_ID, DEFAULT_ORG_ID, "owner");
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
+async function authenticate(request: FastifyRequest, db: Db, bootstrapToken: string): Promise<Actor> {
+  const header = request.headers.authorization;
+  if (header !== undefined) {
+    const token = header.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : "";
+    if (token.startsWith(API_TOKEN_PREFIX)) {
+      const actor = await findApiToken(db, token);
+      if (!actor) throw unauthorized("unknown or revoked API token");
+      return actor;
+    }
+    if (!token || !isBootstrapToken(token, bootstrapToken)) throw unauthorized();
+    return bootstrapAdmin();
+  }
+  const cookie = request.cookies[SESSION_COOKIE];
+  const session = cookie ? await findSession(db, cookie) : undefined;
+  if (!session) throw unauthorized();
+  if (!SAFE_METHODS.has(request.method)) {
+    const presented = request.headers["x-csrf-token"];
+    if (typeof presented !== "string" || !timingSafeEqual(digest(presented), digest(session.csrfToken))) {
+      throw new HttpError(403, "missing or wrong X-CSRF-Token for this session");
+    }
+  }
+  return actorOf(session.userId, session.orgId, session.role);
+}
+
 /**
- * Adds an onRequest hook that rejects unauthenticated requests. Register it inside the encapsulated
- * context of the routes it guards, so what is protected follows from where a route is registered.
+ * Adds an onRequest hook that authenticates the caller and checks the route's `config.access`.
+ * Register it inside the encapsulated context of the routes it guards, so what is protected follows
+ * from where a route is registered. A route here without a declared role is refused (fail closed).
  */
 export const requireAuthentication = fp<{ bootstrapToken: string; db: Db }>(
   async (app, { bootstrapToken, db }) => {
     app.decorateRequest("actor", null as unknown as Actor);
     app.addHook("onRequest", async (request: FastifyRequest) => {
-      const header = request.headers.authorization;
-      if (header !== undefined) {
-        const token = header.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : "";
-        if (!token || !isBootstrapToken(token, bootstrapToken)) throw unauthorized();
-        request.actor = bootstrapAdmin();
-        return;
+      request.actor = await authenticate(request, db, bootstrapToken);
+      const needed = request.routeOptions.config.access;
+      if (needed === undefined || needed === "public") {
+        throw new HttpError(500, "route declares no access"); // buildApp refuses such routes already
       }
-      const cookie = request.cookies[SESSION_COOKIE];
-      const session = cookie ? await findSession(db, cookie) : undefined;
-      if (!session) throw unauthorized();
-      if (!SAFE_METHODS.has(request.method)) {
-        const presented = request.headers["x-csrf-token"];
-        if (typeof presented !== "string" || !timingSafeEqual(digest(presented), digest(session.csrfToken))) {
-          throw new HttpError(403, "missing or wrong X-CSRF-Token for this session");
-        }
+      if (!includes(request.actor.role, needed)) {
+        throw new HttpError(403, `this needs the ${needed} role or above; you are ${request.actor.role}`);
       }
-      request.actor = { userId: session.userId, orgId: session.orgId, role: "admin", label: `user:${session.userId}` };
     });
   },
   { name: "require-authentication" },

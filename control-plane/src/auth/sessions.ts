@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import type { Db } from "../db/database.js";
+import type { Role } from "../db/schema.js";
 
 export const SESSION_COOKIE = "slipway_session";
 export const SESSION_TTL_SECONDS = 12 * 60 * 60;
@@ -12,6 +13,8 @@ const sha256 = (value: string) => createHash("sha256").update(value).digest();
 export interface Session {
   userId: string;
   orgId: string;
+  /** The user's current role in the session's organisation. */
+  role: Role;
   csrfToken: string;
 }
 
@@ -35,16 +38,28 @@ export async function createSession(
   return { cookie, csrfToken };
 }
 
+/** The live session of this cookie, while its user is enabled and still a member of its organisation. */
 export async function findSession(db: Db, cookie: string): Promise<Session | undefined> {
   const row = await db
-    .selectFrom("sessions")
-    .select(["user_id", "org_id", "csrf_token"])
-    .where("id_hash", "=", sha256(cookie))
-    .where("expires_at", ">", sql<Date>`now()`)
+    .selectFrom("sessions as s")
+    .innerJoin("users as u", "u.id", "s.user_id")
+    .innerJoin("memberships as m", (join) =>
+      join.onRef("m.user_id", "=", "s.user_id").onRef("m.org_id", "=", "s.org_id"),
+    )
+    .select(["s.user_id", "s.org_id", "s.csrf_token", "m.role"])
+    .where("s.id_hash", "=", sha256(cookie))
+    .where("s.expires_at", ">", sql<Date>`now()`)
+    .where("u.disabled", "=", false)
     .executeTakeFirst();
-  return row ? { userId: row.user_id, orgId: row.org_id, csrfToken: row.csrf_token } : undefined;
+  return row ? { userId: row.user_id, orgId: row.org_id, role: row.role, csrfToken: row.csrf_token } : undefined;
 }
 
 export async function deleteSession(db: Db, cookie: string): Promise<void> {
   await db.deleteFrom("sessions").where("id_hash", "=", sha256(cookie)).execute();
+}
+
+/** Signs a user out everywhere: every session of theirs, in every organisation; nothing else. */
+export async function deleteUserSessions(db: Db, userId: string): Promise<number> {
+  const result = await db.deleteFrom("sessions").where("user_id", "=", userId).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

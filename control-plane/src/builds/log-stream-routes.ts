@@ -38,6 +38,7 @@ export const logStreamRoutes: FastifyPluginAsyncTypebox<{ db: Db; followers: Log
   app.get(
     "/builds/:buildId/logs/stream",
     {
+      config: { access: "viewer" },
       schema: {
         tags: ["builds"],
         params: Type.Object({ buildId: Uuid }),

@@ -71,6 +71,7 @@ export const buildRoutes: FastifyPluginAsyncTypebox<{ db: Db; metrics: Metrics }
   app.post(
     "/services/:serviceId/builds",
     {
+      config: { access: "developer" },
       schema: {
         tags: ["builds"],
         params: Type.Object({ serviceId: Uuid }),
@@ -95,6 +96,7 @@ export const buildRoutes: FastifyPluginAsyncTypebox<{ db: Db; metrics: Metrics }
   app.get(
     "/builds",
     {
+      config: { access: "viewer" },
       schema: {
         tags: ["builds"],
         querystring: Type.Object({
@@ -111,6 +113,7 @@ export const buildRoutes: FastifyPluginAsyncTypebox<{ db: Db; metrics: Metrics }
   app.get(
     "/builds/:buildId",
     {
+      config: { access: "viewer" },
       schema: {
         tags: ["builds"],
         params: Type.Object({ buildId: Uuid }),
@@ -146,6 +149,7 @@ export const buildRoutes: FastifyPluginAsyncTypebox<{ db: Db; metrics: Metrics }
   app.get(
     "/builds/:buildId/logs",
     {
+      config: { access: "viewer" },
       schema: {
         tags: ["builds"],
         params: Type.Object({ buildId: Uuid }),
@@ -171,6 +175,7 @@ export const buildRoutes: FastifyPluginAsyncTypebox<{ db: Db; metrics: Metrics }
   app.post(
     "/builds/:buildId/cancel",
     {
+      config: { access: "developer" },
       schema: { tags: ["builds"], params: Type.Object({ buildId: Uuid }), response: { 202: BuildView } },
     },
     async (request, reply) => {
@@ -183,6 +188,7 @@ export const buildRoutes: FastifyPluginAsyncTypebox<{ db: Db; metrics: Metrics }
   app.post(
     "/builds/:buildId/retry",
     {
+      config: { access: "developer" },
       schema: { tags: ["builds"], params: Type.Object({ buildId: Uuid }), response: { 202: BuildView } },
     },
     async (request, reply) =>

@@ -24,12 +24,51 @@ export interface OrganizationsTable {
   created_at: CreatedAt;
 }
 
+/** A role in an organisation, each including the ones after it (migrations/0013_people.sql). */
+export type Role = "owner" | "admin" | "developer" | "viewer";
+
 export interface UsersTable {
   id: Generated<string>;
+  name: string;
+  /** Lower-cased; null for the bootstrap admin. */
+  email: string | null;
+  /** argon2id PHC string; null: the user cannot sign in with a password. */
+  password_hash: string | null;
+  disabled: Generated<boolean>;
+  created_at: CreatedAt;
+}
+
+export interface MembershipsTable {
+  user_id: string;
+  org_id: string;
+  role: Role;
+  created_at: CreatedAt;
+}
+
+/** A user's API token for scripts: only its SHA-256 is stored. */
+export interface ApiTokensTable {
+  id: Generated<string>;
+  user_id: string;
   org_id: string;
   name: string;
-  role: "admin" | "member" | "viewer";
+  token_hash: Buffer;
+  prefix: string;
   created_at: CreatedAt;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface InvitationsTable {
+  id: Generated<string>;
+  org_id: string;
+  role: Role;
+  email: string | null;
+  token_hash: Buffer;
+  created_by: string;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+  accepted_at: Timestamp | null;
+  accepted_by: string | null;
 }
 
 export interface AuditLogTable {
@@ -318,6 +357,9 @@ export interface DeployItemStatusHistoryTable {
 export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
+  memberships: MembershipsTable;
+  api_tokens: ApiTokensTable;
+  invitations: InvitationsTable;
   audit_log: AuditLogTable;
   projects: ProjectsTable;
   services: ServicesTable;
@@ -349,6 +391,6 @@ export type Deployment = Selectable<DeploymentsTable>;
 export type DeployWorkItem = Selectable<DeployWorkItemsTable>;
 export type Variable = Selectable<VariablesTable>;
 
-/** The organisation and admin that exist until the dashboard brings accounts (see 0001_initial.sql). */
+/** The first organisation, and the bootstrap admin (its owner, reached with SLIPWAY_BOOTSTRAP_TOKEN). */
 export const DEFAULT_ORG_ID = "00000000-0000-4000-8000-000000000001";
 export const BOOTSTRAP_ADMIN_ID = "00000000-0000-4000-8000-000000000002";

@@ -61,6 +61,7 @@ export const containerLogRoutes: FastifyPluginAsyncTypebox<{ db: Db; streams: Co
   app.get(
     "/services/:serviceId/logs",
     {
+      config: { access: "viewer" },
       schema: {
         tags: ["deployments"],
         description:

@@ -85,6 +85,7 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (ap
   app.get(
     "/services/:serviceId/deployments",
     {
+      config: { access: "viewer" },
       schema: {
         tags: ["deployments"],
         params: Type.Object({ serviceId: Uuid }),
@@ -112,6 +113,7 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (ap
   app.get(
     "/deployments/:deploymentId",
     {
+      config: { access: "viewer" },
       schema: { tags: ["deployments"], params: Type.Object({ deploymentId: Uuid }), response: { 200: DeploymentView } },
     },
     async (request) => {
@@ -131,6 +133,7 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (ap
   app.post(
     "/services/:serviceId/deployments",
     {
+      config: { access: "developer" },
       schema: {
         tags: ["deployments"],
         description:
@@ -166,6 +169,7 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (ap
     app.post(
       `/services/:serviceId/${name}`,
       {
+        config: { access: "developer" },
         schema: {
           tags: ["deployments"],
           description,

@@ -18,10 +18,10 @@ import { buildWork } from "../builds/build-work.js";
 import { WorkQueue, type ClaimingAgent } from "../work/work-queue.js";
 import { deployWork } from "./deploy-work.js";
 import { replaceReplicasOfSilentAgents } from "./replica-inventory.js";
-import { deployService, restartService, startService, stopService } from "./service-operations.js";
 import { desiredGitHubState } from "../github/deployment-sync.js";
 import { SecretBox } from "../crypto/secret-box.js";
 import { TEST_SECRET_KEY } from "../../../test-support/processes.js";
+import { createMember, sessionHeaders } from "../../../test-support/people.js";
 
 const TOKEN = randomBytes(32).toString("hex");
 const ACTOR = `user:${BOOTSTRAP_ADMIN_ID}`;
@@ -267,23 +267,26 @@ describe("service operations", () => {
     expect(await snapshot(service)).toEqual(before);
   });
 
-  it("lets viewers look but not deploy, restart, stop or start", async () => {
+  it("lets viewers look but not deploy, restart, stop or start (the API refuses)", async () => {
     const service = await newService();
     const build = await completedBuild(service);
     const before = await snapshot(service);
-    const viewer = { userId: BOOTSTRAP_ADMIN_ID, orgId: DEFAULT_ORG_ID, role: "viewer" as const, label: "user:viewer" };
-    const refusals = [
-      deployService(database.db, viewer, service.id, { buildId: build.id }),
-      deployService(database.db, viewer, service.id, {}),
-      restartService(database.db, viewer, service.id),
-      stopService(database.db, viewer, service.id),
-      startService(database.db, viewer, service.id),
-    ];
-    for (const refusal of refusals) {
-      await expect(refusal).rejects.toMatchObject({
-        problem: "forbidden",
-        message: "viewers cannot deploy, restart, stop or start services",
-      });
+    const headers = await sessionHeaders(
+      database.db,
+      await createMember(database.db, "viewer", { orgId: DEFAULT_ORG_ID }),
+    );
+    const look = await app.inject({ method: "GET", url: `/api/services/${service.id}/deployments`, headers });
+    expect(look.statusCode).toBe(200);
+    for (const [url, payload] of [
+      [`/api/services/${service.id}/deployments`, { buildId: build.id }],
+      [`/api/services/${service.id}/deployments`, {}],
+      [`/api/services/${service.id}/restart`, {}],
+      [`/api/services/${service.id}/stop`, {}],
+      [`/api/services/${service.id}/start`, {}],
+    ] as const) {
+      const response = await app.inject({ method: "POST", url, payload, headers });
+      expect(response.statusCode, url).toBe(403);
+      expect(response.json()).toMatchObject({ error: "this needs the developer role or above; you are viewer" });
     }
     expect(await snapshot(service)).toEqual(before);
   });

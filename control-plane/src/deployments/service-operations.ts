@@ -8,7 +8,7 @@ import type { Db } from "../db/database.js";
 import type { Build, Database, Deployment, DeploymentTrigger, Service } from "../db/schema.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
 import { audit } from "../audit/audit-log.js";
-import { conflict, forbidden, notFound, unavailable, unprocessable } from "../errors.js";
+import { conflict, notFound, unavailable, unprocessable } from "../errors.js";
 import { buildableService, queueManualBuild } from "../builds/build-service.js";
 import { isTerminalBuildStatus } from "../builds/build-status.js";
 import { resolveBranchHead } from "../builds/branch-head.js";
@@ -46,7 +46,6 @@ export async function deployService(
   serviceId: string,
   request: DeployRequest,
 ): Promise<DeployOutcome> {
-  mayOperate(actor);
   const reason = request.reason ?? null;
   if (request.buildId !== undefined) {
     const buildId = request.buildId;
@@ -190,17 +189,11 @@ async function operate(
   serviceId: string,
   decide: (trx: Transaction<Database>, service: Service) => Promise<Deployment>,
 ): Promise<Deployment> {
-  mayOperate(actor);
   await getService(db, actor.orgId, serviceId);
   return db.transaction().execute(async (trx) => {
     await lockServiceDeployments(trx, serviceId);
     return decide(trx, await lockedService(trx, serviceId));
   });
-}
-
-/** Viewers look; they do not change what runs. */
-function mayOperate(actor: Actor): void {
-  if (actor.role === "viewer") throw forbidden("viewers cannot deploy, restart, stop or start services");
 }
 
 /** The service as it is under the deployment lock (the caller holds it). */

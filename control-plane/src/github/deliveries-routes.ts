@@ -7,6 +7,7 @@ export const deliveryRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app,
   app.get(
     "/webhook-deliveries",
     {
+      config: { access: "viewer" },
       schema: {
         tags: ["github"],
         querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }) }),

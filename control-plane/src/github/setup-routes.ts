@@ -37,6 +37,7 @@ export const githubSetupRoutes: FastifyPluginAsyncTypebox<SetupRouteOptions> = a
   app.get(
     "/github/app/manifest",
     {
+      config: { access: "admin" },
       schema: {
         tags: ["github"],
         querystring: Type.Object({
@@ -59,7 +60,7 @@ export const githubSetupRoutes: FastifyPluginAsyncTypebox<SetupRouteOptions> = a
 
   app.get(
     "/github/app/callback",
-    { schema: { tags: ["github"], querystring: Type.Object({ code, state }) } },
+    { config: { access: "admin" }, schema: { tags: ["github"], querystring: Type.Object({ code, state }) } },
     async (request, reply) => {
       // Checked before the one-time code is spent: GitHub hands the app's key over only once.
       await consumeState(db, "manifest", request.actor, request.query.state);
@@ -79,6 +80,7 @@ export const githubSetupRoutes: FastifyPluginAsyncTypebox<SetupRouteOptions> = a
   app.get(
     "/github/setup",
     {
+      config: { access: "admin" },
       schema: {
         tags: ["github"],
         querystring: Type.Object({
@@ -108,7 +110,7 @@ export const githubSetupRoutes: FastifyPluginAsyncTypebox<SetupRouteOptions> = a
 
   app.get(
     "/github/oauth/callback",
-    { schema: { tags: ["github"], querystring: Type.Object({ code, state }) } },
+    { config: { access: "admin" }, schema: { tags: ["github"], querystring: Type.Object({ code, state }) } },
     async (request, reply) => {
       const data = await consumeState(db, "install", request.actor, request.query.state);
       const installationId = Number(data.installationId);
@@ -172,6 +174,7 @@ export const githubSetupRoutes: FastifyPluginAsyncTypebox<SetupRouteOptions> = a
   app.get(
     "/github/repositories",
     {
+      config: { access: "developer" },
       schema: {
         tags: ["github"],
         querystring: Type.Object({

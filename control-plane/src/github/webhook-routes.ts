@@ -35,7 +35,13 @@ export const githubWebhookRoutes: FastifyPluginAsync<{
 
   // Every delivery is kept with its outcome and reason in webhook_deliveries, so per-request log
   // lines (thousands a second under load) would only repeat it: warnings and errors only.
-  const routeOptions = { bodyLimit: MAX_WEBHOOK_BYTES, logLevel: "warn" as const, schema: { hide: true } };
+  // Public: the HMAC signature, not a user, authenticates GitHub.
+  const routeOptions = {
+    bodyLimit: MAX_WEBHOOK_BYTES,
+    logLevel: "warn" as const,
+    config: { access: "public" as const },
+    schema: { hide: true },
+  };
   app.post("/webhooks/github", routeOptions, async (request, reply) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const signature = request.headers["x-hub-signature-256"];

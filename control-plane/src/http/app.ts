@@ -1,8 +1,9 @@
 // The HTTP application as a plugin tree. It only builds the app; server.ts listens. Tests call
 // buildApp() and app.inject() without opening a port.
 //
-// Layers: error handling → public routes (health, webhooks, static page) → the authenticated API.
-// A route is protected by being registered inside the API context, never by matching its URL.
+// Layers: error handling → public routes (health, webhooks, sign-in, static page) → the authenticated API.
+// A route is protected by being registered inside the API context, never by matching its URL; every
+// /api route declares `config.access` (auth/access.ts), checked by the API context's one hook.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +16,8 @@ import type { Config } from "../config.js";
 import type { Db } from "../db/database.js";
 import { requireAuthentication } from "../auth/bootstrap-auth.js";
 import { sessionRoutes } from "../auth/session-routes.js";
+import { peopleRoutes } from "../auth/people-routes.js";
+import type { Access } from "../auth/access.js";
 import type { GitHubAppStore } from "../github/app-credentials.js";
 import type { GitHubApi } from "../github/github-api.js";
 import { agentRoutes } from "../agents/routes.js";
@@ -58,6 +61,25 @@ export interface AppDeps {
   containerLogs?: ContainerLogStreams;
   /** Where services are reached (their `url`); plain http://<label>.localhost when not given. */
   ingressAddresses?: IngressAddresses;
+  /** Where log lines go (stdout when not given); tests read them to show no secret is logged. */
+  logStream?: { write(line: string): void };
+}
+
+/** A request's URL as logged: an invitation's token is a credential, so it is left out. */
+export const loggedUrl = (url: string) =>
+  url.replace(/\/api\/invitations\/(?!\[token\])[^/?]+/, "/api/invitations/[token]");
+
+/** A registered route and who may call it. */
+export interface RouteAccess {
+  method: string;
+  url: string;
+  access: Access;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    routeAccess: readonly RouteAccess[];
+  }
 }
 
 export async function buildApp({
@@ -71,6 +93,7 @@ export async function buildApp({
   onAgentChanged,
   containerLogs = new ContainerLogStreams(new SessionHub()),
   ingressAddresses = new IngressAddresses({ baseDomain: "localhost", listen: ":80", https: false }),
+  logStream,
 }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     // Live log streams stay open; closing the server must not wait for their clients.
@@ -79,12 +102,31 @@ export async function buildApp({
       level: config.LOG_LEVEL,
       // Credentials travel in headers; never let them reach a log line.
       redact: ["req.headers.authorization", "req.headers.cookie", 'req.headers["x-hub-signature-256"]'],
+      serializers: {
+        req: (request: { method: string; url: string; host?: string; ip?: string }) => ({
+          method: request.method,
+          url: loggedUrl(request.url),
+          host: request.host,
+          remoteAddress: request.ip,
+        }),
+      },
+      ...(logStream ? { stream: logStream } : {}),
     },
     // Validation errors name the field: "body/name must match pattern ...".
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true } },
   });
   const dashboardBuilt = existsSync(join(WEB_ROOT, "index.html"));
   installErrorHandler(app, { spaFallback: dashboardBuilt });
+  // Every route of the API says who may call it (auth/access.ts); one without a declaration is a bug
+  // that must not start. The list serves the route × role test.
+  const routeAccess: RouteAccess[] = [];
+  app.decorate("routeAccess", routeAccess);
+  app.addHook("onRoute", (route) => {
+    if (!route.url.startsWith("/api/") && route.url !== "/metrics") return;
+    const access = route.config?.access;
+    if (access === undefined) throw new Error(`route ${String(route.method)} ${route.url} declares no config.access`);
+    for (const method of [route.method].flat()) routeAccess.push({ method, url: route.url, access });
+  });
   await app.register(fastifyCookie);
 
   await app.register(fastifySwagger, {
@@ -116,7 +158,8 @@ export async function buildApp({
   await app.register(
     async (api) => {
       await api.register(requireAuthentication, { bootstrapToken: config.SLIPWAY_BOOTSTRAP_TOKEN, db });
-      api.get("/docs/json", { schema: { hide: true } }, async () => app.swagger());
+      api.get("/docs/json", { config: { access: "viewer" }, schema: { hide: true } }, async () => app.swagger());
+      await api.register(peopleRoutes, { db, publicUrl: config.PUBLIC_URL });
       await api.register(projectRoutes, {
         db,
         githubApi: github.api,
@@ -144,7 +187,7 @@ export async function buildApp({
   // Prometheus scrapes with the bearer token, like any other API client.
   await app.register(async (scrape) => {
     await scrape.register(requireAuthentication, { bootstrapToken: config.SLIPWAY_BOOTSTRAP_TOKEN, db });
-    scrape.get("/metrics", { schema: { hide: true } }, async (_request, reply) =>
+    scrape.get("/metrics", { config: { access: "viewer" }, schema: { hide: true } }, async (_request, reply) =>
       reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
     );
   });

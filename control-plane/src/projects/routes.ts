@@ -54,20 +54,21 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{
 
   app.post(
     "/projects",
-    { schema: { tags: ["projects"], body: ProjectBody, response: { 201: ProjectView } } },
+    { config: { access: "admin" }, schema: { tags: ["projects"], body: ProjectBody, response: { 201: ProjectView } } },
     async (request, reply) =>
       reply.status(201).send(projectView(await createProject(db, request.actor, request.body.name))),
   );
 
   app.get(
     "/projects",
-    { schema: { tags: ["projects"], response: { 200: Type.Array(ProjectView) } } },
+    { config: { access: "viewer" }, schema: { tags: ["projects"], response: { 200: Type.Array(ProjectView) } } },
     async (request) => (await listProjects(db, request.actor.orgId)).map(projectView),
   );
 
   app.post(
     "/projects/:projectId/services",
     {
+      config: { access: "developer" },
       schema: {
         tags: ["services"],
         params: Type.Object({ projectId: Uuid }),
@@ -93,6 +94,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{
   app.get(
     "/projects/:projectId/services",
     {
+      config: { access: "viewer" },
       schema: {
         tags: ["services"],
         params: Type.Object({ projectId: Uuid }),
@@ -104,13 +106,17 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{
 
   app.get(
     "/services/:serviceId",
-    { schema: { tags: ["services"], params: Type.Object({ serviceId: Uuid }), response: { 200: ServiceView } } },
+    {
+      config: { access: "viewer" },
+      schema: { tags: ["services"], params: Type.Object({ serviceId: Uuid }), response: { 200: ServiceView } },
+    },
     async (request) => viewOf(await getService(db, request.actor.orgId, request.params.serviceId)),
   );
 
   app.patch(
     "/services/:serviceId",
     {
+      config: { access: "developer" },
       schema: {
         tags: ["services"],
         params: Type.Object({ serviceId: Uuid }),

@@ -107,6 +107,7 @@ export const variableRoutes: FastifyPluginAsyncTypebox<{ db: Db; secretBox: Secr
   app.get(
     "/services/:serviceId/variables",
     {
+      config: { access: "viewer" },
       schema: {
         tags: ["variables"],
         description: "The service's own variables, and the project's it inherits. Secrets are masked.",
@@ -126,6 +127,7 @@ export const variableRoutes: FastifyPluginAsyncTypebox<{ db: Db; secretBox: Secr
   app.put(
     "/services/:serviceId/variables",
     {
+      config: { access: "developer" },
       schema: {
         tags: ["variables"],
         description: `Replaces the service's own variables (they override the project's). ${RULES}`,
@@ -143,6 +145,7 @@ export const variableRoutes: FastifyPluginAsyncTypebox<{ db: Db; secretBox: Secr
   app.patch(
     "/services/:serviceId/variables",
     {
+      config: { access: "developer" },
       schema: {
         tags: ["variables"],
         description: `Sets and removes some of the service's own variables. ${RULES}`,
@@ -160,6 +163,7 @@ export const variableRoutes: FastifyPluginAsyncTypebox<{ db: Db; secretBox: Secr
   app.get(
     "/projects/:projectId/variables",
     {
+      config: { access: "viewer" },
       schema: {
         tags: ["variables"],
         description: "The variables every service of the project gets unless it overrides them. Secrets are masked.",
@@ -176,6 +180,7 @@ export const variableRoutes: FastifyPluginAsyncTypebox<{ db: Db; secretBox: Secr
   app.put(
     "/projects/:projectId/variables",
     {
+      config: { access: "developer" },
       schema: {
         tags: ["variables"],
         description: `Replaces the project's shared variables. ${RULES}`,
@@ -193,6 +198,7 @@ export const variableRoutes: FastifyPluginAsyncTypebox<{ db: Db; secretBox: Secr
   app.patch(
     "/projects/:projectId/variables",
     {
+      config: { access: "developer" },
       schema: {
         tags: ["variables"],
         description: `Sets and removes some of the project's shared variables. ${RULES}`,

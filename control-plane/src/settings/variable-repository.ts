@@ -8,7 +8,7 @@ import type { Database, Variable } from "../db/schema.js";
 import type { Actor } from "../auth/bootstrap-auth.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { audit } from "../audit/audit-log.js";
-import { forbidden, invalid } from "../errors.js";
+import { invalid } from "../errors.js";
 import { getProject, getService } from "../projects/project-repository.js";
 
 export const VARIABLE_LIMITS = {
@@ -183,7 +183,6 @@ async function changeVariables(
   scope: Scope,
   plan: (current: Map<string, Variable>) => Planned,
 ): Promise<VariablesChange> {
-  if (actor.role === "viewer") throw forbidden("viewers cannot change variables");
   return db.transaction().execute(async (trx) => {
     const scopeId = scope.kind === "service" ? scope.serviceId : scope.projectId;
     // One change of a scope at a time: the limits hold for what the last one leaves.

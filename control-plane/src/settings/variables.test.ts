@@ -15,9 +15,9 @@ import { createDeployment } from "../deployments/deployment-repository.js";
 import { deployWork } from "../deployments/deploy-work.js";
 import { createProject, createService } from "../projects/project-repository.js";
 import { TEST_ADDRESSES } from "../../../test-support/fixtures.js";
+import { createMember, sessionHeaders } from "../../../test-support/people.js";
 import { WorkQueue, type ClaimingAgent } from "../work/work-queue.js";
 import { resolveServiceEnvironment } from "./environment.js";
-import { patchVariables, replaceVariables, serviceScope } from "./variable-repository.js";
 
 const TOKEN = randomBytes(32).toString("hex");
 const DIGEST = `sha256:${"ab".repeat(32)}`;
@@ -325,16 +325,23 @@ describe("variables and secrets", () => {
     expect(await environmentOf(service.id)).toEqual({ THEIRS: theirs });
   });
 
-  it("lets viewers read variables but not change them", async () => {
+  it("lets viewers read variables but not change them (the API refuses before anything runs)", async () => {
     const { serviceId } = await seedService(database.db);
     await ok("PUT", `/api/services/${serviceId}/variables`, { variables: [{ name: "A", value: "1" }] });
-    const scope = await serviceScope(database.db, DEFAULT_ORG_ID, serviceId);
-    const viewer = { ...TEST_ACTOR, role: "viewer" as const };
-    await expect(patchVariables(database.db, box, viewer, scope, { remove: ["A"] })).rejects.toMatchObject({
-      problem: "forbidden",
-      message: "viewers cannot change variables",
-    });
-    await expect(replaceVariables(database.db, box, viewer, scope, [])).rejects.toMatchObject({ problem: "forbidden" });
+    const headers = await sessionHeaders(
+      database.db,
+      await createMember(database.db, "viewer", { orgId: DEFAULT_ORG_ID }),
+    );
+    const read = await app.inject({ method: "GET", url: `/api/services/${serviceId}/variables`, headers });
+    expect(read.statusCode).toBe(200);
+    for (const [method, payload] of [
+      ["PATCH", { remove: ["A"] }],
+      ["PUT", { variables: [] }],
+    ] as const) {
+      const response = await app.inject({ method, url: `/api/services/${serviceId}/variables`, payload, headers });
+      expect(response.statusCode).toBe(403);
+      expect(response.json()).toMatchObject({ error: "this needs the developer role or above; you are viewer" });
+    }
     expect(await environmentOf(serviceId)).toEqual({ A: "1" });
   });
 
