@@ -46,13 +46,14 @@ describe("the dashboard", () => {
 
     // Any dashboard page sends a signed-out visitor to sign in, and back after.
     await page.goto(`${base}/services/${stack.serviceId}`);
-    await page.getByLabel("Bootstrap token").waitFor();
+    await page.getByLabel("Email").waitFor();
     await screenshot(page, "01-sign-in");
+    await page.getByRole("button", { name: "Sign in with the bootstrap token" }).click();
     await page.getByLabel("Bootstrap token").fill("not-the-token");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.getByRole("alert").filter({ hasText: "wrong token" }).waitFor();
     await page.getByLabel("Bootstrap token").fill(stack.token);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.getByRole("heading", { name: "site" }).waitFor();
     expect(new URL(page.url()).pathname).toBe(`/services/${stack.serviceId}`);
 
@@ -110,6 +111,40 @@ describe("the dashboard", () => {
     await page.goto(`${base}/services/${stack.serviceId}`);
     await page.getByRole("button", { name: "Deploy" }).waitFor();
     await screenshot(page, "08-service-phone");
+  });
+
+  it("signs the first owner in with an email and password, shows who is signed in, and signs out", async () => {
+    const base = stack.controlPlane.httpUrl;
+    const owner = { email: "owner@example.com", name: "Olga Owner", password: "a long and good passphrase" };
+    // The first owner, created as the first-run page will (only while nobody else exists).
+    const created = await fetch(`${base}/api/setup/owner`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(owner),
+    });
+    expect(created.status).toBe(201);
+
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const fresh = await context.newPage();
+      await fresh.goto(`${base}/`);
+      await fresh.getByLabel("Email").fill(owner.email);
+      await fresh.getByLabel("Password").fill("not the passphrase");
+      await fresh.getByRole("button", { name: "Sign in", exact: true }).click();
+      await fresh.getByRole("alert").filter({ hasText: "wrong email or password" }).waitFor();
+      await fresh.getByLabel("Password").fill(owner.password);
+      await fresh.getByRole("button", { name: "Sign in", exact: true }).click();
+      await fresh.getByRole("heading", { name: stack.projectName }).waitFor();
+      expect(await fresh.getByTestId("signed-in-as").textContent()).toBe(`${owner.email} · owner`);
+      await screenshot(fresh, "09-signed-in-as-owner");
+      await fresh.getByRole("button", { name: "Sign out" }).click();
+      await fresh.getByLabel("Email").waitFor();
+      // Signed out for real: the API no longer knows this browser.
+      const answer = await fresh.evaluate(async () => (await fetch("/api/session")).status);
+      expect(answer).toBe(401);
+    } finally {
+      await context.close();
+    }
   });
 
   it("refuses a state-changing request that carries the session cookie but not the CSRF token", async () => {

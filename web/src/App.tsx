@@ -65,7 +65,12 @@ export function App() {
           <NavLink to="/webhook-deliveries">Deliveries</NavLink>
         </nav>
         <div className="who">
-          {session.user?.email && <span className="muted">{session.user.email}</span>}
+          {session.user?.email && (
+            <span className="muted" data-testid="signed-in-as">
+              {session.user.email}
+              {session.role ? ` · ${session.role}` : ""}
+            </span>
+          )}
           <button type="button" onClick={leave}>
             Sign out
           </button>
