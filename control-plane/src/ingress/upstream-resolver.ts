@@ -13,7 +13,7 @@ import { lookup } from "node:dns/promises";
 import { createServer, isIPv4, type AddressInfo, type Server, type Socket } from "node:net";
 import dnsPacket, { type Answer, type Packet, type Question } from "dns-packet";
 
-export const UPSTREAM_ZONE = "upstreams.slipway.internal";
+const UPSTREAM_ZONE = "upstreams.slipway.internal";
 const TTL_SECONDS = 1;
 
 export interface UpstreamResolverOptions {
@@ -27,7 +27,7 @@ export interface UpstreamResolverOptions {
 export const upstreamsName = (serviceId: string) => `${serviceId}.${UPSTREAM_ZONE}`;
 
 /** The SRV target naming a replica's host: an IPv4 address written into a name, or the host name itself. */
-export function replicaTarget(host: string): string {
+function replicaTarget(host: string): string {
   return isIPv4(host) ? `ip-${host.replaceAll(".", "-")}.${UPSTREAM_ZONE}` : host;
 }
 
