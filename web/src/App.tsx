@@ -11,6 +11,7 @@ import { ServicePage } from "./pages/Service";
 import { BuildPage } from "./pages/Build";
 import { Agents } from "./pages/Agents";
 import { Deliveries } from "./pages/Deliveries";
+import { SessionProvider } from "./auth/access";
 
 export function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
@@ -49,7 +50,7 @@ export function App() {
   };
 
   return (
-    <>
+    <SessionProvider session={session}>
       <a className="skip" href="#main">
         Skip to content
       </a>
@@ -94,6 +95,6 @@ export function App() {
           />
         </Routes>
       </main>
-    </>
+    </SessionProvider>
   );
 }
